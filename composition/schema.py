@@ -1,0 +1,270 @@
+"""Data types of the bottom-up phase: scenarios, atomic and compositional tasks, function specs.
+
+Every other package imports these; nobody redefines them as dicts. A function spec's JSON Schema is the
+single source of truth for the argument validator, the OpenAI tool dict and the system-prompt listing.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "ArgBinding",
+    "AtomicTask",
+    "CompositionalTask",
+    "FunctionSpec",
+    "LiteralArg",
+    "LogicOp",
+    "ReferenceStep",
+    "RefArg",
+    "Scenario",
+    "Strategy",
+    "SubTask",
+    "TaskReference",
+]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class Strategy(StrEnum):
+    """How a compositional task was built from its atomic task."""
+
+    ATOMIC = "atomic"
+    SEQUENTIAL = "sequential"
+    PARALLEL_THEN_SEQUENTIAL = "parallel_then_sequential"
+
+
+class LogicOp(StrEnum):
+    """Steps the assistant does itself, with no function (as in the paper)."""
+
+    DIFFERENCE = "difference"  # a - b, numbers
+    SUM = "sum"  # a + b + ..., numbers
+    MAX = "max"  # label of the largest operand, or of the largest item of one list operand
+    MIN = "min"  # label of the smallest operand, or of the smallest item of one list operand
+    COUNT = "count"  # number of items in one list operand
+    EQUAL = "equal"  # whether two operands are equal: True / False
+
+
+class Scenario(BaseModel):
+    """An everyday situation behind a task, e.g. 'booking flights' (10 words at most, no specifics)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(description="Short scenario type, at most 10 words, no specific items or numbers.")
+    domain: str = Field(description="Coarse domain the scenario belongs to, e.g. 'travel' or 'books'.")
+    source: str = Field(
+        default="offline-world", description="Where it came from: offline-world, seed, or expansion."
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _at_most_ten_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("scenario text is empty")
+        if len(value.split()) > 10:
+            raise ValueError(f"scenario has {len(value.split())} words, at most 10 allowed: {value!r}")
+        return value.strip()
+
+
+class AtomicTask(BaseModel):
+    """A self-contained, function-agnostic task solvable in one step (30 words at most)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instruction: str = Field(description="The task as a person would ask it; names no tool.")
+    scenario: Scenario = Field(description="The scenario the task belongs to.")
+
+    @field_validator("instruction")
+    @classmethod
+    def _at_most_thirty_words(cls, value: str) -> str:
+        if len(value.split()) > 30:
+            raise ValueError(f"atomic task has {len(value.split())} words, at most 30 allowed: {value!r}")
+        return value
+
+
+class FunctionSpec(BaseModel):
+    """A callable function as the assistant sees it: name, description, JSON-Schema parameters, responses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="Identifier the assistant calls, e.g. 'get_book_author'.")
+    description: str = Field(description="What the function does, in one or two sentences.")
+    parameters: dict[str, Any] = Field(
+        description="JSON Schema (type 'object') of the arguments, including its 'required' list."
+    )
+    responses: dict[str, Any] = Field(description="JSON Schema (type 'object') of what the function returns.")
+    domain: str = Field(default="general", description="Domain the function belongs to, e.g. 'books'.")
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"function name {value!r} is not an identifier (letters, digits, _; max 64)")
+        return value
+
+    @field_validator("parameters", "responses")
+    @classmethod
+    def _object_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+        if value.get("type") != "object":
+            raise ValueError(f"schema must have type 'object', got {value.get('type')!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _required_are_properties(self) -> FunctionSpec:
+        missing = set(self.required) - set(self.parameters.get("properties", {}))
+        if missing:
+            raise ValueError(f"{self.name}: required names no property: {sorted(missing)}")
+        return self
+
+    @property
+    def required(self) -> list[str]:
+        """Names of the arguments that must be given."""
+        return list(self.parameters.get("required", []))
+
+    @cached_property
+    def argument_validator(self) -> Draft202012Validator:
+        """Validator for call arguments, derived from `parameters`."""
+        return Draft202012Validator(self.parameters)
+
+    @cached_property
+    def response_validator(self) -> Draft202012Validator:
+        """Validator for results, derived from `responses`."""
+        return Draft202012Validator(self.responses)
+
+    def to_openai_tool(self) -> dict[str, Any]:
+        """The OpenAI tools-API dict, converted by langchain-core from this spec."""
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        return convert_to_openai_tool(
+            {"name": self.name, "description": self.description, "parameters": self.parameters}
+        )
+
+    def listing(self) -> dict[str, Any]:
+        """The BUTTON-style listing: name, description, parameters, required, responses."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+            "required": self.required,
+            "responses": self.responses,
+        }
+
+
+class LiteralArg(BaseModel):
+    """An argument value written out in the task itself."""
+
+    kind: Literal["literal"] = "literal"
+    value: Any = Field(description="The JSON value passed as the argument.")
+
+
+class RefArg(BaseModel):
+    """An argument value taken from the output of an earlier sub-task."""
+
+    kind: Literal["ref"] = "ref"
+    step: int = Field(ge=0, description="Index of the sub-task whose output is used.")
+    field: str | None = Field(
+        default=None, description="Key in that step's result object; None for a logic step's bare value."
+    )
+
+
+ArgBinding = Annotated[LiteralArg | RefArg, Field(discriminator="kind")]
+
+
+class SubTask(BaseModel):
+    """One step of a compositional task, with the steps whose outputs it consumes."""
+
+    index: int = Field(ge=0, description="Position of the sub-task in the task's ordered list.")
+    instruction: str = Field(description="What this step does, as the hint the assistant sees.")
+    depends_on: list[int] = Field(default_factory=list, description="Indices of the sub-tasks it consumes.")
+    functions: list[str] = Field(
+        default_factory=list, description="Functions the step needs; empty for a pure logic step."
+    )
+
+
+class ReferenceStep(BaseModel):
+    """The known-right way to do one sub-task in the offline world: a call or a logic operation."""
+
+    subtask: int = Field(ge=0, description="Index of the sub-task this step solves.")
+    function: str | None = Field(default=None, description="Function to call; None for a logic step.")
+    arguments: dict[str, ArgBinding] = Field(
+        default_factory=dict, description="Argument bindings of the call, literal or from earlier steps."
+    )
+    operation: LogicOp | None = Field(default=None, description="The logic operation of a logic step.")
+    operands: list[ArgBinding] = Field(default_factory=list, description="Inputs of the logic operation.")
+    labels: list[str] = Field(
+        default_factory=list, description="Names of the scalar operands, reported by max/min."
+    )
+    key: str | None = Field(
+        default=None, description="For max/min over one list operand: the item field compared."
+    )
+    label_key: str | None = Field(
+        default=None, description="For max/min over one list operand: the item field reported."
+    )
+    result: Any = Field(description="Expected output: the function's result object, or the logic value.")
+
+    @model_validator(mode="after")
+    def _call_or_logic(self) -> ReferenceStep:
+        if (self.function is None) == (self.operation is None):
+            raise ValueError(f"step {self.subtask}: exactly one of function and operation must be set")
+        return self
+
+
+class TaskReference(BaseModel):
+    """Ground truth of an offline-world task: how to solve it and what the answer is."""
+
+    steps: list[ReferenceStep] = Field(description="One step per sub-task, in sub-task order.")
+    answer: Any = Field(description="The final answer value (number, string, boolean or list).")
+    answer_text: str = Field(description="The answer as it should appear in a final reply.")
+
+
+class CompositionalTask(BaseModel):
+    """A task built bottom-up, with its ordered sub-tasks and the functions synthesized for it."""
+
+    instruction: str = Field(description="The whole task as the user will ask it.")
+    strategy: Strategy = Field(description="How the task was composed.")
+    scenario: Scenario = Field(description="The scenario of the task's first atomic task.")
+    atomic: AtomicTask = Field(description="The atomic task the composition started from.")
+    subtasks: list[SubTask] = Field(min_length=1, description="Ordered sub-tasks with their dependencies.")
+    functions: list[FunctionSpec] = Field(description="Functions offered to the assistant for this task.")
+    reference: TaskReference | None = Field(
+        default=None, description="Ground truth (offline world); None for LLM-made tasks."
+    )
+    seed: int | None = Field(default=None, description="Seed that produced the task, for reproduction.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompositionalTask:
+        names = [f.name for f in self.functions]
+        if len(names) != len(set(names)):
+            raise ValueError(f"function names repeat in the task: {names}")
+        for sub in self.subtasks:
+            if any(dep >= sub.index or dep < 0 for dep in sub.depends_on):
+                raise ValueError(f"sub-task {sub.index} depends on a later or missing step: {sub.depends_on}")
+            unknown = set(sub.functions) - set(names)
+            if unknown:
+                raise ValueError(f"sub-task {sub.index} needs functions not offered: {sorted(unknown)}")
+        if [s.index for s in self.subtasks] != list(range(len(self.subtasks))):
+            raise ValueError("sub-task indices must be 0, 1, 2, ... in order")
+        return self
+
+    @property
+    def depth(self) -> int:
+        """Length of the longest chain of dependent sub-tasks."""
+        longest: dict[int, int] = {}
+        for sub in self.subtasks:
+            longest[sub.index] = 1 + max((longest[d] for d in sub.depends_on), default=0)
+        return max(longest.values())
+
+    def function(self, name: str) -> FunctionSpec | None:
+        """The offered function of that name, if any."""
+        return next((f for f in self.functions if f.name == name), None)
