@@ -1,0 +1,217 @@
+"""Many episodes: a run's tasks, concurrent simulation in worker processes, one transaction per episode.
+
+The parent process owns the database: it stores the run and its tasks, hands chunks of pending tasks to
+worker processes (each runs many episodes concurrently on asyncio), and stores every finished episode in its
+own transaction. A crash loses at most the episodes in flight; `resume` simulates what has no conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from sqlalchemy.orm import Session, sessionmaker
+
+from composition.schema import CompositionalTask
+from composition.world import OfflineWorld
+from db import store
+from simulator.build import offline_clients
+from simulator.config import GenerateConfig
+from simulator.episode import EpisodeConfig, run_episode
+from simulator.trajectory import CheckResult, Trajectory
+from simulator.verify import verify
+
+__all__ = ["BatchProgress", "EpisodeOutcome", "RunError", "prepare_run", "simulate_chunk", "simulate_pending"]
+
+TASK_CHUNK = 500
+_VERSIONED = ("autogen-agentchat", "autogen-core", "pydantic", "sqlalchemy", "alembic", "button-sim")
+
+
+class RunError(Exception):
+    """A run cannot be started or resumed as asked; the message says why."""
+
+
+@dataclass
+class EpisodeOutcome:
+    """One finished episode, as a worker hands it back to the parent."""
+
+    task_id: int
+    trajectory: Trajectory
+    checks: list[CheckResult]
+    models: dict[str, str]
+
+    @property
+    def accepted(self) -> bool:
+        return all(c.passed for c in self.checks if c.applicable)
+
+
+@dataclass
+class BatchProgress:
+    """Counts the parent reports while storing episodes."""
+
+    total: int
+    done: int = 0
+    accepted: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def record(self, outcome: EpisodeOutcome) -> None:
+        self.done += 1
+        if outcome.accepted:
+            self.accepted += 1
+            return
+        reason = next(c.name.value for c in outcome.checks if c.applicable and not c.passed)
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+
+def package_versions() -> dict[str, str]:
+    """Python and the versions of the packages that decide what a run produces."""
+    versions = {"python": sys.version.split()[0]}
+    for name in _VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+@lru_cache(maxsize=4)
+def _world(world_seed: int) -> OfflineWorld:
+    return OfflineWorld(world_seed=world_seed)
+
+
+def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[CompositionalTask]]:
+    world = _world(config.world_seed)
+    for low in range(start, config.n, TASK_CHUNK):
+        high = min(low + TASK_CHUNK, config.n)
+        yield [world.generate_task(config.seed, i, max_subtasks=config.max_subtasks) for i in range(low, high)]
+
+
+def prepare_run(
+    sessions: sessionmaker[Session], config: GenerateConfig, resume_run_id: int | None = None
+) -> tuple[int, GenerateConfig]:
+    """Create the run (or reopen one to resume) and store every task it lacks, one chunk per transaction."""
+    if resume_run_id is None:
+        with sessions.begin() as session:
+            run_id = store.create_run(
+                session,
+                kind="generate",
+                seed=config.seed,
+                n_requested=config.n,
+                config=config.content(),
+                versions=package_versions(),
+            )
+    else:
+        run_id, config = _reopen(sessions, config, resume_run_id)
+    with sessions() as session:
+        start = store.task_count(session, run_id)
+    for chunk in _missing_tasks(config, start):
+        with sessions.begin() as session:
+            store.add_tasks(session, run_id, chunk, start_idx=start)
+        start += len(chunk)
+    return run_id, config
+
+
+def _reopen(
+    sessions: sessionmaker[Session], config: GenerateConfig, run_id: int
+) -> tuple[int, GenerateConfig]:
+    with sessions.begin() as session:
+        run = store.get_run(session, run_id)
+        if run is None:
+            raise RunError(f"run {run_id} does not exist in this database; `button stats` lists the runs")
+        if run.kind != "generate":
+            raise RunError(f"run {run_id} is a {run.kind!r} run; only generate runs can be resumed")
+        execution = {"workers": config.workers, "concurrency": config.concurrency}
+        resumed = GenerateConfig.model_validate({**run.config, **execution})
+        store.set_run_status(session, run_id, "running")
+    return run_id, resumed
+
+
+def simulate_chunk(chunk: Sequence[tuple[int, CompositionalTask]], config: GenerateConfig) -> list[EpisodeOutcome]:
+    """Run a chunk of episodes concurrently on a fresh event loop (in a worker or in-process)."""
+    return asyncio.run(_simulate_all(chunk, config))
+
+
+async def _simulate_all(
+    chunk: Sequence[tuple[int, CompositionalTask]], config: GenerateConfig
+) -> list[EpisodeOutcome]:
+    world = _world(config.world_seed)
+    gate = asyncio.Semaphore(config.concurrency)
+    episode_config = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
+
+    async def one(task_id: int, task: CompositionalTask) -> EpisodeOutcome:
+        async with gate:
+            clients = offline_clients(task, world, parallel=config.parallel, policy=config.policy)
+            trajectory = await run_episode(task, clients, episode_config)
+            return EpisodeOutcome(task_id, trajectory, verify(task, trajectory), clients.models)
+
+    return list(await asyncio.gather(*(one(task_id, task) for task_id, task in chunk)))
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool and marks the run interrupted.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _chunks(
+    pending: list[tuple[int, CompositionalTask]], size: int
+) -> list[list[tuple[int, CompositionalTask]]]:
+    return [pending[i : i + size] for i in range(0, len(pending), size)]
+
+
+def _outcomes(
+    pending: list[tuple[int, CompositionalTask]], config: GenerateConfig
+) -> Iterator[list[EpisodeOutcome]]:
+    workers = min(config.workers, max(1, len(pending) // 16))
+    size = max(1, min(64, -(-len(pending) // max(1, workers * 4))))
+    chunks = _chunks(pending, size)
+    if config.workers == 0:
+        for chunk in chunks:
+            yield simulate_chunk(chunk, config)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_ignore_sigint) as pool:
+        jobs = [(chunk, config) for chunk in chunks]
+        yield from pool.imap_unordered(_simulate_job, jobs)
+
+
+def _simulate_job(job: tuple[list[tuple[int, CompositionalTask]], GenerateConfig]) -> list[EpisodeOutcome]:
+    return simulate_chunk(*job)
+
+
+def simulate_pending(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    config: GenerateConfig,
+    on_progress: Callable[[BatchProgress], None] = lambda _: None,
+) -> BatchProgress:
+    """Simulate every task of the run that has no conversation yet; mark the run finished."""
+    with sessions() as session:
+        pending = store.pending_tasks(session, run_id)
+    progress = BatchProgress(total=len(pending))
+    on_progress(progress)
+    try:
+        for outcomes in _outcomes(pending, config):
+            for outcome in outcomes:
+                with sessions.begin() as session:
+                    store.add_conversation(
+                        session,
+                        run_id=run_id,
+                        task_id=outcome.task_id,
+                        trajectory=outcome.trajectory,
+                        checks=outcome.checks,
+                        models=outcome.models,
+                    )
+                progress.record(outcome)
+                on_progress(progress)
+    except BaseException:
+        with sessions.begin() as session:
+            store.set_run_status(session, run_id, "interrupted")
+        raise
+    with sessions.begin() as session:
+        store.set_run_status(session, run_id, "finished")
+    return progress

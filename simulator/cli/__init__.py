@@ -1,0 +1,13 @@
+"""The `button` command line: a thin layer over the config classes, the batch runner and the store."""
+
+from __future__ import annotations
+
+from simulator.cli import database, export, generate, inspect, sql  # noqa: F401  (registers commands)
+from simulator.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,41 @@
+"""Configuration of a generation run: the CLI maps flags onto it and the run stores it.
+
+What a run produces depends only on the content fields (seed, n, world, strategy knobs); the execution
+fields (workers, concurrency) change how fast it goes, never what it makes, so a resume may change them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["DEFAULT_DB_URL", "GenerateConfig", "default_workers"]
+
+DEFAULT_DB_URL = "sqlite:///button.db"
+
+
+def default_workers() -> int:
+    """One worker process per core, at most 8; the parent stores results while they simulate."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class GenerateConfig(BaseModel):
+    """Everything `button generate` needs; stored in `runs.config` so a run can be reproduced."""
+
+    n: int = Field(default=600, ge=1, le=1_000_000, description="Number of compositional tasks to simulate.")
+    seed: int = Field(default=0, ge=0, description="Seed of task generation; same seed, same dataset.")
+    parallel: bool = Field(default=True, description="Whether the assistant may make parallel calls.")
+    max_subtasks: int = Field(default=3, ge=1, le=8, description="Most sub-tasks a composed task may have.")
+    max_turns: int = Field(default=24, ge=2, le=200, description="Messages after which an episode stops.")
+    world_seed: int = Field(default=0, ge=0, description="Seed of the offline world's knowledge base.")
+    policy: str = Field(default="plan", description="Offline assistant policy: 'plan' or 'sequential'.")
+    workers: int = Field(
+        default_factory=default_workers, ge=0, le=64, description="Worker processes; 0 runs in-process."
+    )
+    concurrency: int = Field(default=32, ge=1, le=1024, description="Episodes in flight per worker.")
+
+    def content(self) -> dict[str, Any]:
+        """The fields that decide what the run produces (execution fields left out)."""
+        return self.model_dump(exclude={"workers", "concurrency"})
