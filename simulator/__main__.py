@@ -1,0 +1,5 @@
+"""`python -m simulator` runs the `button` CLI."""
+
+from simulator.cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""The `button` CLI in-process, as a user runs it: generate, stats, show, export, sql, and bad input."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from simulator.cli import app
+
+runner = CliRunner()
+
+
+def button(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("cli") / "button.db"
+    url = f"sqlite:///{path}"
+    code, out = button("generate", "--n", "40", "--seed", "3", "--workers", "0", "--db", url)
+    assert code == 0, out
+    return url
+
+
+def test_generate_prints_summary_tables(generated: str) -> None:
+    code, out = button("stats", "--db", generated)
+    assert code == 0, out
+    for heading in ("Runs", "Tasks by strategy and depth", "Conversations by verdict", "Turns and calls"):
+        assert heading in out
+    assert "accepted" in out
+
+
+def test_every_offline_conversation_is_accepted(generated: str) -> None:
+    code, out = button("sql", "SELECT status, COUNT(*) AS n FROM conversations GROUP BY status",
+                       "--db", generated, "--format", "json")
+    assert code == 0, out
+    assert json.loads(out) == [{"status": "accepted", "n": 40}]
+
+
+def test_show_prints_turns_hints_and_checks(generated: str) -> None:
+    code, out = button("show", "1", "--db", generated)
+    assert code == 0, out
+    assert "sub-task hints" in out and "checks" in out and "answer_correct" in out
+    code, out = button("show", "999", "--db", generated)
+    assert code == 1 and "conversation 999 does not exist" in out
+
+
+def test_export_has_no_hints_and_button_format(generated: str, tmp_path: Path) -> None:
+    out_file = tmp_path / "data.jsonl"
+    code, out = button("export", "--format", "button", "--db", generated, "--out", str(out_file))
+    assert code == 0, out
+    records = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert len(records) == 40
+    first = records[0]["messages"]
+    assert [m["role"] for m in first[:2]] == ["system", "user"]
+    assert "<tool>" in first[0]["content"] and "<call>" in first[0]["content"]
+    assert any("<final>" in m["content"] for m in first if m["role"] == "assistant")
+    tool_message = next(m for m in first if m["role"] == "tool")
+    assert {"name", "arguments", "results"} <= set(json.loads(tool_message["content"])[0])
+
+
+def test_sql_formats_and_refuses_writes(generated: str) -> None:
+    code, out = button("sql", "SELECT id, status FROM conversations ORDER BY id LIMIT 2", "--db", generated,
+                       "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == "id,status"
+    code, out = button("sql", "DELETE FROM conversations", "--db", generated)
+    assert code == 1 and "read-only" in out
+    code, out = button("sql", "SELECT COUNT(*) AS n FROM conversations", "--db", generated, "--format", "json")
+    assert json.loads(out) == [{"n": 40}]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate", "--n", "0"], "--n"),
+        (["generate", "--n", "5", "--policy", "psychic"], "--policy"),
+        (["generate", "--n", "5", "--db", "nosuchdb://x"], "error:"),
+        (["generate", "--n", "5", "--db", "postgresql+psycopg://u@127.0.0.1:1/none"], "cannot reach"),
+        (["generate", "--n", "5", "--db", "sqlite:////no/such/dir/x.db"], "error:"),
+        (["export", "--format", "yaml", "--out", "x.jsonl"], "unknown export format"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
+    if "--db" not in args:
+        args = [*args, "--db", f"sqlite:///{tmp_path / 'b.db'}"]
+    code, out = button(*args)
+    assert code != 0
+    assert message in out
+    assert "Traceback" not in out
+
+
+def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert button("db", "upgrade", "--db", url)[0] == 0
+    with sqlite3.connect(tmp_path / "new.db") as con:
+        con.execute("UPDATE alembic_version SET version_num = 'ffff_from_the_future'")
+    code, out = button("stats", "--db", url)
+    assert code == 1 and "newer" in out
+    with sqlite3.connect(tmp_path / "new.db") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "ffff_from_the_future"
+
+
+def test_resume_of_unknown_run_is_refused(tmp_path: Path) -> None:
+    code, out = button("generate", "--resume", "77", "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert code == 1 and "run 77 does not exist" in out

@@ -1,0 +1,76 @@
+"""Interrupting `button generate` (kill -9 and Ctrl-C) and finishing with --resume: nothing lost, no duplicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+N = 160
+
+
+def _start(db: Path, *extra: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "simulator.cli", "generate", "--n", str(N), "--seed", "11",
+               "--db", f"sqlite:///{db}", "--concurrency", "2", *extra]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _count(db: Path, sql: str) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=30) as con:
+        try:
+            return int(con.execute(sql).fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+def _wait_for_conversations(db: Path, proc: subprocess.Popen[bytes], at_least: int) -> None:
+    deadline = time.monotonic() + 120
+    while _count(db, "SELECT COUNT(*) FROM conversations") < at_least:
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, "no conversations stored in time"
+        time.sleep(0.05)
+
+
+def _resume_and_check(db: Path) -> None:
+    resumed = subprocess.run(
+        [sys.executable, "-m", "simulator.cli", "generate", "--resume", "1", "--db", f"sqlite:///{db}",
+         "--workers", "0"], capture_output=True, text=True, timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _count(db, "SELECT COUNT(*) FROM tasks") == N
+    assert _count(db, "SELECT COUNT(*) FROM conversations") == N
+    assert _count(db, "SELECT COUNT(DISTINCT task_id) FROM conversations") == N
+    assert _count(db, "SELECT COUNT(*) FROM conversations WHERE status = 'accepted'") == N
+    assert _count(db, "SELECT COUNT(*) FROM runs") == 1
+    assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == 1
+    orphans = "SELECT COUNT(*) FROM messages m LEFT JOIN conversations c ON c.id = m.conversation_id WHERE c.id IS NULL"
+    assert _count(db, orphans) == 0
+
+
+def test_kill_9_then_resume(tmp_path: Path) -> None:
+    db = tmp_path / "killed.db"
+    proc = _start(db, "--workers", "0")
+    _wait_for_conversations(db, proc, 10)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert _count(db, "SELECT COUNT(*) FROM conversations") < N
+    _resume_and_check(db)
+
+
+def test_ctrl_c_marks_run_interrupted_then_resume(tmp_path: Path) -> None:
+    db = tmp_path / "interrupted.db"
+    proc = _start(db, "--workers", "1")
+    _wait_for_conversations(db, proc, 10)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, output
+    assert "button generate --resume 1" in output
+    assert "Traceback" not in output
+    assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
+    _resume_and_check(db)
