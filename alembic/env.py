@@ -1,0 +1,65 @@
+"""Alembic environment: migrates the schema of db/models.py, on a shared connection when given one.
+
+`db.migrations` passes its own connection through `config.attributes["connection"]` (the cookbook's
+"sharing a connection"), so migrations run inside the caller's transaction and under its lock. The
+`alembic` command line, run from the repository root, connects with `sqlalchemy.url` or $BUTTON_DB.
+"""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from db.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs go through table copies
+        compare_type=True,
+    )
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL to stdout (`alembic upgrade head --sql`) instead of running it."""
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("BUTTON_DB")
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, compare_type=True,
+                      render_as_batch=bool(url and url.startswith("sqlite")))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run the migrations on the shared connection, or on a new engine for the configured URL."""
+    shared = config.attributes.get("connection")
+    if shared is not None:
+        _configure(shared)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    from db.engine import make_engine
+
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("BUTTON_DB")
+    if not url:
+        raise SystemExit("no database URL: set sqlalchemy.url (alembic -x) or the BUTTON_DB variable")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            _configure(connection)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

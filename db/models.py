@@ -1,0 +1,243 @@
+"""The SQL schema, as typed ORM classes: runs, the bottom-up tasks, and the simulated conversations.
+
+People query these tables by hand (`button sql`), so names are plain and plural, ids are small integers
+and every table says when its rows were made. JSON columns are JSON on SQLite and JSONB on PostgreSQL.
+The schema changes only through Alembic migrations (alembic/versions), never `create_all`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AtomicTaskRow",
+    "Base",
+    "Check",
+    "Conversation",
+    "FunctionRow",
+    "JSONType",
+    "Message",
+    "Run",
+    "ScenarioRow",
+    "TaskFunction",
+    "TaskRow",
+    "ToolCallRow",
+]
+
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _now() -> Mapped[dt.datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _owner(target: str) -> Mapped[Any]:
+    """A foreign key to the row that owns this one: deleting a run removes everything it made."""
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"))
+
+
+def _shared(target: str) -> Mapped[Any]:
+    """A foreign key to a row shared across tasks and runs: it cannot be deleted while still used."""
+    return mapped_column(ForeignKey(target))
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so constraint names are stable across databases."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType, Any: JSONType, str: Text}
+
+
+class Run(Base):
+    """One invocation of a command (`generate`, `evaluate`, ...), with the config to reproduce it."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    seed: Mapped[int] = mapped_column(BigInteger)
+    n_requested: Mapped[int]
+    config: Mapped[dict[str, Any]]
+    versions: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScenarioRow(Base):
+    """An everyday scenario; shared by every task and run that uses it."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (UniqueConstraint("text", "domain", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str]
+    domain: Mapped[str]
+    source: Mapped[str]
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class AtomicTaskRow(Base):
+    """A one-step task of a scenario; shared by every compositional task built from it."""
+
+    __tablename__ = "atomic_tasks"
+    __table_args__ = (UniqueConstraint("scenario_id", "instruction"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[int] = _shared("scenarios.id")
+    instruction: Mapped[str]
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class FunctionRow(Base):
+    """A function spec, stored once however many tasks and runs offer it (keyed by the spec's hash)."""
+
+    __tablename__ = "functions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    domain: Mapped[str]
+    description: Mapped[str]
+    parameters: Mapped[dict[str, Any]]
+    responses: Mapped[dict[str, Any]]
+    spec_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class TaskRow(Base):
+    """A compositional task of a run, at position `idx`, with its sub-tasks and ground truth."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("run_id", "idx"), Index(None, "run_id", "strategy"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = _owner("runs.id")
+    idx: Mapped[int]
+    instruction: Mapped[str]
+    strategy: Mapped[str] = mapped_column(String(32))
+    n_subtasks: Mapped[int]
+    depth: Mapped[int]
+    scenario_id: Mapped[int] = _shared("scenarios.id")
+    atomic_task_id: Mapped[int] = _shared("atomic_tasks.id")
+    subtasks: Mapped[list[Any]]
+    reference: Mapped[dict[str, Any] | None]
+    answer_text: Mapped[str | None]
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class TaskFunction(Base):
+    """Which functions a task offers, in the order the assistant sees them."""
+
+    __tablename__ = "task_functions"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    function_id: Mapped[int] = mapped_column(ForeignKey("functions.id"), index=True)
+
+
+class Conversation(Base):
+    """One simulated conversation over one task, with its verdict; rejected ones are kept."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("run_id", "task_id"), Index(None, "run_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = _owner("runs.id")
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    rejected_by: Mapped[str | None] = mapped_column(String(64))
+    termination: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None]
+    parallel: Mapped[bool] = mapped_column(Boolean)
+    n_turns: Mapped[int]
+    n_assistant_turns: Mapped[int]
+    n_calls: Mapped[int]
+    final_answer: Mapped[str | None]
+    user_model: Mapped[str | None]
+    assistant_model: Mapped[str | None]
+    tool_model: Mapped[str | None]
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class Message(Base):
+    """One turn of a conversation; tool turns list their results in `content` (the call rows hold them too)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = _owner("conversations.id")
+    idx: Mapped[int]
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str]
+    final_answer: Mapped[str | None]
+    raw: Mapped[str | None]
+    format_error: Mapped[str | None]
+    prompt_tokens: Mapped[int | None]
+    completion_tokens: Mapped[int | None]
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str | None]
+
+
+class ToolCallRow(Base):
+    """One function call with its result; `message_id` is NULL for a result that answered no call."""
+
+    __tablename__ = "tool_calls"
+    __table_args__ = (Index(None, "conversation_id", "idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = _owner("conversations.id")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    result_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    idx: Mapped[int]
+    result_idx: Mapped[int | None]
+    call_id: Mapped[str]
+    name: Mapped[str] = mapped_column(index=True)  # Text: a model may call a name no spec allows
+    arguments: Mapped[dict[str, Any]]
+    results: Mapped[Any | None] = mapped_column(JSONType)
+    error: Mapped[str | None]
+
+
+class Check(Base):
+    """The verdict of one verification layer on one conversation, with its reason."""
+
+    __tablename__ = "checks"
+    __table_args__ = (UniqueConstraint("conversation_id", "idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = _owner("conversations.id")
+    idx: Mapped[int]
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    applicable: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str]
