@@ -1,0 +1,88 @@
+"""System prompts of the three roles, in our own words.
+
+`button_system_prompt` is what the exported training data carries, so it never includes the sub-task
+hints; the assistant role appends `hint_block` only while simulating. Prompts are plain string building
+(no templates engine): they are built once per episode and must stay cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from composition.schema import FunctionSpec, SubTask
+
+__all__ = [
+    "PARALLEL_OFF",
+    "PARALLEL_ON",
+    "USER_OPENING_CUE",
+    "button_system_prompt",
+    "hint_block",
+    "tool_system_prompt",
+    "user_system_prompt",
+]
+
+PARALLEL_ON = (
+    "You may put several independent calls in one <call> list; they run together and you get all results "
+    "at once."
+)
+PARALLEL_OFF = "Put exactly one call in each <call> list; wait for its result before making the next call."
+
+USER_OPENING_CUE = "The assistant is ready. Write your request."
+
+_ASSISTANT_RULES = """\
+You are a capable assistant who solves the user's request by calling the functions listed below.
+
+Functions you can call, one JSON object per line:
+<tool>
+{tools}
+</tool>
+
+How to reply:
+- Begin with a short note: your plan on the first turn, afterwards what you learned and what comes next.
+- To call functions, end the reply with <call>[{{"name": "function_name", "arguments": {{...}}}}]</call>.
+  Use only the functions listed above, with arguments that fit their parameters.
+- Results come back in a tool message as a JSON list of {{"name", "arguments", "results"}}.
+- When you have everything you need, end the reply with <final>your answer to the user</final>.
+- If something essential is missing, ask the user in plain text, without a block.
+{parallel}"""
+
+
+def button_system_prompt(functions: Sequence[FunctionSpec], parallel: bool) -> str:
+    """The BUTTON-style assistant system prompt: tools inside <tool>, call/final format, parallel switch."""
+    tools = "\n".join(json.dumps(f.listing(), ensure_ascii=False) for f in functions)
+    return _ASSISTANT_RULES.format(tools=tools, parallel=PARALLEL_ON if parallel else PARALLEL_OFF)
+
+
+def hint_block(subtasks: Sequence[SubTask]) -> str:
+    """The hidden top-down hint: the sub-task decomposition, appended to the prompt while simulating."""
+    lines = ["", "Private guidance (do not mention it): the request breaks down into these steps."]
+    for sub in subtasks:
+        needs = f"functions: {', '.join(sub.functions)}" if sub.functions else "no function: do it yourself"
+        uses = ", ".join(str(d + 1) for d in sub.depends_on)
+        after = f" (uses the output of step {uses})" if uses else ""
+        lines.append(f"{sub.index + 1}. {sub.instruction} [{needs}]{after}")
+    return "\n".join(lines)
+
+
+def user_system_prompt(instruction: str) -> str:
+    """The simulated user's persona: ask for the task as a person would, then answer questions briefly."""
+    return (
+        "You play a person asking an assistant for help. This is what you want:\n"
+        f"{instruction}\n\n"
+        "Ask for it in your own words, in one message, with every detail the assistant needs. Do not "
+        "describe steps or mention any function or tool. If the assistant asks you something, answer "
+        "briefly from what you know above; never invent new requirements."
+    )
+
+
+def tool_system_prompt(spec: FunctionSpec) -> str:
+    """The tool simulator's contract: act as this one function and reply with one JSON result object."""
+    listing = json.dumps(spec.listing(), ensure_ascii=False)
+    return (
+        "You simulate the execution of one function. Its definition:\n"
+        f"{listing}\n\n"
+        'You receive a JSON object {"name": ..., "arguments": {...}}. Reply with only a JSON object that '
+        "follows the function's `responses` schema, with realistic, internally consistent values. If the "
+        'arguments cannot be served, reply with {"error": "<why>"} instead.'
+    )

@@ -1,0 +1,125 @@
+"""One conversation: three AgentChat agents in a SelectorGroupChat with a deterministic router.
+
+No database, no config parsing: a task, three clients and a small config in, a Trajectory out. Every
+failure ends up in the Trajectory (termination ERROR with the error text); nothing is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from autogen_agentchat.base import TaskResult
+from autogen_agentchat.conditions import FunctionalTermination, MaxMessageTermination
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
+from autogen_agentchat.teams import SelectorGroupChat
+from autogen_core.models import ChatCompletionClient
+
+from composition.schema import CompositionalTask
+from roles.assistant import AssistantRole
+from roles.messages import turn_of
+from roles.tool import ToolRole
+from roles.user import UserRole
+from simulator.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, Turn, UserTurn
+
+__all__ = ["ASSISTANT", "TASK_SOURCE", "TOOL", "USER", "EpisodeConfig", "RoleClients", "route", "run_episode"]
+
+# Agent names are identifiers and none is "user": AgentChat's default task source is "user".
+USER, ASSISTANT, TOOL = "simulated_user", "assistant", "tool"
+TASK_SOURCE = "episode"
+
+Thread = Sequence[BaseAgentEvent | BaseChatMessage]
+
+
+@dataclass
+class EpisodeConfig:
+    """How one conversation runs. `hints` off gives the evaluation setting (no sub-task decomposition)."""
+
+    parallel: bool = True
+    max_turns: int = 24
+    hints: bool = True
+
+
+@dataclass
+class RoleClients:
+    """The model client of each role, and the model names recorded with every turn."""
+
+    user: ChatCompletionClient
+    assistant: ChatCompletionClient
+    tool: ChatCompletionClient
+    user_model: str = ""
+    assistant_model: str = ""
+    tool_model: str = ""
+
+    @property
+    def models(self) -> dict[str, str]:
+        """Model name per role, as stored with the conversation."""
+        return {"user": self.user_model, "assistant": self.assistant_model, "tool": self.tool_model}
+
+
+def route(thread: Thread) -> str:
+    """The next speaker, from the last turn: the task → user → assistant; calls → tool → assistant;
+    an assistant turn with neither calls nor an answer (a question, a malformed reply) → user."""
+    last = next((t for m in reversed(thread) if (t := turn_of(m)) is not None), None)
+    if last is None:
+        return USER
+    if isinstance(last, UserTurn | ToolTurn):
+        return ASSISTANT
+    return TOOL if last.tool_calls else USER
+
+
+def _is_final(messages: Thread) -> bool:
+    return any(isinstance(t := turn_of(m), AssistantTurn) and t.final_answer is not None for m in messages)
+
+
+def _team(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) -> SelectorGroupChat:
+    """Fresh agents and team for every conversation: agents are stateful."""
+    user = UserRole(USER, clients.user, task.instruction, clients.user_model)
+    assistant = AssistantRole(
+        ASSISTANT,
+        clients.assistant,
+        task.functions,
+        parallel=config.parallel,
+        subtasks=task.subtasks if config.hints else None,
+        model_name=clients.assistant_model,
+    )
+    tool = ToolRole(TOOL, clients.tool, task.functions, clients.tool_model)
+    # The task message counts as one message, hence max_turns + 1.
+    stop = FunctionalTermination(_is_final) | MaxMessageTermination(config.max_turns + 1)
+    return SelectorGroupChat(
+        [user, assistant, tool],
+        model_client=clients.assistant,  # required by the class, never asked: route always answers
+        selector_func=route,
+        termination_condition=stop,
+        allow_repeated_speaker=True,
+    )
+
+
+def _turns(messages: Thread) -> list[Turn]:
+    return [t for m in messages if (t := turn_of(m)) is not None]
+
+
+def _termination(turns: list[Turn]) -> TerminationReason:
+    last = turns[-1] if turns else None
+    if isinstance(last, AssistantTurn) and last.final_answer is not None:
+        return TerminationReason.FINAL_ANSWER
+    return TerminationReason.MAX_TURNS
+
+
+async def run_episode(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) -> Trajectory:
+    """Simulate one conversation; the turns so far are kept even when it errors."""
+    seen: list[BaseAgentEvent | BaseChatMessage] = []
+    try:
+        team = _team(task, clients, config)
+        # The kick-off names the task for the record; the agents ignore it (it carries no turn).
+        kickoff = TextMessage(content=task.instruction, source=TASK_SOURCE)
+        async for item in team.run_stream(task=kickoff):
+            if not isinstance(item, TaskResult):
+                seen.append(item)
+    except Exception as exc:  # failures are data: recorded in the trajectory, never raised
+        error = f"{type(exc).__name__}: {exc}"
+        return Trajectory(
+            turns=_turns(seen), termination=TerminationReason.ERROR, error=error, parallel=config.parallel
+        )
+    turns = _turns(seen)
+    return Trajectory(turns=turns, termination=_termination(turns), parallel=config.parallel)
