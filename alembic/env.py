@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from alembic import context
 from sqlalchemy.engine import Connection
 
+from alembic import context
 from db.models import Base
 
 config = context.config
@@ -30,8 +30,13 @@ def _configure(connection: Connection) -> None:
 def run_migrations_offline() -> None:
     """Emit SQL to stdout (`alembic upgrade head --sql`) instead of running it."""
     url = config.get_main_option("sqlalchemy.url") or os.environ.get("BUTTON_DB")
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, compare_type=True,
-                      render_as_batch=bool(url and url.startswith("sqlite")))
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+        render_as_batch=bool(url and url.startswith("sqlite")),
+    )
     with context.begin_transaction():
         context.run_migrations()
 

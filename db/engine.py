@@ -45,16 +45,25 @@ def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"malformed database URL {masked_url(url)!r}: {first_line(exc)}; "
-                            f"expected e.g. {_EXAMPLES}") from exc
+        raise DatabaseError(
+            f"malformed database URL {masked_url(url)!r}: {first_line(exc)}; expected e.g. {_EXAMPLES}"
+        ) from exc
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
-        raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r} in URL "
-                            f"{masked_url(parsed)!r}; use {_EXAMPLES}")
+        raise DatabaseError(
+            f"unsupported database {parsed.get_backend_name()!r} in URL "
+            f"{masked_url(parsed)!r}; use {_EXAMPLES}"
+        )
     try:
-        parsed.get_dialect()
+        dialect = parsed.get_dialect()
     except NoSuchModuleError as exc:
-        raise DatabaseError(f"unknown database driver {parsed.drivername!r} in URL {masked_url(parsed)!r}; "
-                            f"use {_EXAMPLES}") from exc
+        raise DatabaseError(
+            f"unknown database driver {parsed.drivername!r} in URL {masked_url(parsed)!r}; use {_EXAMPLES}"
+        ) from exc
+    if getattr(dialect, "is_async", False):
+        raise DatabaseError(
+            f"the driver {parsed.drivername!r} in URL {masked_url(parsed)!r} is asynchronous; "
+            f"button-sim uses synchronous drivers: {_EXAMPLES}"
+        )
     return parsed
 
 
@@ -65,8 +74,10 @@ def _sqlite_engine(parsed: URL) -> Engine:
     if not in_memory and not database.startswith("file:"):
         folder = Path(database).expanduser().resolve().parent
         if not folder.is_dir():
-            raise DatabaseError(f"the folder of the SQLite database {database!r} does not exist ({folder}); "
-                                "create it first or choose another path")
+            raise DatabaseError(
+                f"the folder of the SQLite database {database!r} does not exist ({folder}); "
+                "create it first or choose another path"
+            )
     kwargs: dict[str, Any] = {"connect_args": {"timeout": _SQLITE_BUSY_TIMEOUT_S}}
     if in_memory:
         kwargs["poolclass"] = StaticPool  # one shared connection, else each checkout is a new empty db
@@ -81,8 +92,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # (an episode, a migration) is atomic. See SQLAlchemy's pysqlite "serializable isolation" notes.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   f"busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        f"busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -103,10 +118,13 @@ def make_engine(url: str) -> Engine:
     """Build an engine for `url` and connect once, so a bad URL fails here with a clear message."""
     parsed = parse_url(url)
     try:
-        engine = _sqlite_engine(parsed) if parsed.get_backend_name() == "sqlite" else _postgresql_engine(parsed)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        engine = _sqlite_engine(parsed) if sqlite else _postgresql_engine(parsed)
     except ImportError as exc:
-        raise DatabaseError(f"the database driver for {masked_url(parsed)!r} is not installed "
-                            f"({first_line(exc)}); install it or use {_EXAMPLES}") from exc
+        raise DatabaseError(
+            f"the database driver for {masked_url(parsed)!r} is not installed "
+            f"({first_line(exc)}); install it or use {_EXAMPLES}"
+        ) from exc
     except ArgumentError as exc:
         raise DatabaseError(f"invalid database URL {masked_url(parsed)!r}: {first_line(exc)}") from exc
     try:
@@ -114,8 +132,10 @@ def make_engine(url: str) -> Engine:
             pass
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot reach the database at {masked_url(parsed)}: {first_line(exc)}; "
-                            "check the URL and that the server is running") from exc
+        raise DatabaseError(
+            f"cannot reach the database at {masked_url(parsed)}: {first_line(exc)}; "
+            "check the URL and that the server is running"
+        ) from exc
     return engine
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -17,6 +16,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from alembic import command
 from db.errors import DatabaseError, first_line, masked_url
 
 __all__ = [
@@ -63,8 +63,9 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as connection:
             return _revision_of(connection)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot read the schema revision of {masked_url(engine.url)}: "
-                            f"{first_line(exc)}") from exc
+        raise DatabaseError(
+            f"cannot read the schema revision of {masked_url(engine.url)}: {first_line(exc)}"
+        ) from exc
 
 
 def _lock(connection: Connection) -> None:
@@ -98,8 +99,9 @@ def _run(engine: Engine, action: str, target: str) -> None:
             else:
                 command.downgrade(cfg, target)
     except (SQLAlchemyError, CommandError) as exc:
-        raise DatabaseError(f"cannot {action} the schema of {masked_url(engine.url)} to {target!r}: "
-                            f"{first_line(exc)}") from exc
+        raise DatabaseError(
+            f"cannot {action} the schema of {masked_url(engine.url)} to {target!r}: {first_line(exc)}"
+        ) from exc
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -188,7 +188,7 @@ class Conversation(Base):
 
 
 class Message(Base):
-    """One turn of a conversation; tool turns list their results in `content` (the call rows hold them too)."""
+    """One turn of a conversation; a tool turn shows its results in `content`, its call rows hold them."""
 
     __tablename__ = "messages"
     __table_args__ = (UniqueConstraint("conversation_id", "idx"),)

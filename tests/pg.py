@@ -90,17 +90,38 @@ def start_cluster() -> Iterator[PgCluster]:
     user = _OS_USER if os.geteuid() == 0 else os.environ.get("USER", "postgres")
     port = _free_port()
     try:
-        _run([str(PG_BIN / "initdb"), "-D", str(datadir), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
+        _run(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(datadir),
+                "-U",
+                user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        )
         options = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        _run([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"), "-w", "-o", options, "start"])
+        _run(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-l",
+                str(root / "log"),
+                "-w",
+                "-o",
+                options,
+                "start",
+            ]
+        )
         yield PgCluster(host="127.0.0.1", port=port, user=user, datadir=datadir, root=root)
     finally:
         if (datadir / "postmaster.pid").exists():
-            subprocess.run(
-                _as_cluster_user([str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"]),
-                capture_output=True,
-                check=False,
-            )
+            stop = [str(PG_BIN / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"]
+            subprocess.run(_as_cluster_user(stop), capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -1,0 +1,326 @@
+"""Storing and loading simulated conversations: one row per turn, per call and per check.
+
+Written with a few multi-row INSERTs per conversation (the main job stores thousands, one transaction
+each), and read back in batches so an export of a whole run costs a handful of queries per batch.
+A stored trajectory loads back equal to the one given, field for field. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from composition.schema import CompositionalTask
+from db.models import Check, Conversation, Message, ToolCallRow
+from db.task_store import load_tasks
+from simulator.trajectory import (
+    AssistantTurn,
+    CheckResult,
+    TerminationReason,
+    ToolCall,
+    ToolResult,
+    ToolTurn,
+    Trajectory,
+    Turn,
+    Usage,
+    UserTurn,
+)
+
+__all__ = [
+    "MODEL_ROLES",
+    "StoredConversation",
+    "add_conversation",
+    "iter_conversations",
+    "load_conversation",
+    "load_conversations",
+]
+
+MODEL_ROLES = ("user", "assistant", "tool")
+
+
+class StoredConversation(BaseModel):
+    """A conversation as read back from the database, with its task and verdicts."""
+
+    id: int = Field(description="Conversation id (`button show ID`).")
+    run_id: int = Field(description="Run that simulated it.")
+    task_id: int = Field(description="Task it simulated.")
+    task: CompositionalTask = Field(description="The task, as stored with the run.")
+    trajectory: Trajectory = Field(description="The conversation, exactly as the episode produced it.")
+    checks: list[CheckResult] = Field(description="Verdicts of the verification layers, in order.")
+    status: str = Field(description="'accepted' when every applicable check passed, else 'rejected'.")
+    rejected_by: str | None = Field(description="The first applicable check that failed, if any.")
+    models: dict[str, str] = Field(description="Model of each role that took part: user, assistant, tool.")
+
+
+def _verdict(checks: Sequence[CheckResult]) -> tuple[str, str | None]:
+    failed = next((c for c in checks if c.applicable and not c.passed), None)
+    return ("accepted", None) if failed is None else ("rejected", failed.name.value)
+
+
+def _usage_columns(usage: Usage | None) -> dict[str, Any]:
+    if usage is None:
+        return {"prompt_tokens": None, "completion_tokens": None, "latency_ms": None, "model": None}
+    return usage.model_dump()
+
+
+def _message_row(conversation_id: int, idx: int, turn: Turn) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "conversation_id": conversation_id,
+        "idx": idx,
+        "role": turn.role,
+        "final_answer": None,
+        "raw": None,
+        "format_error": None,
+        **_usage_columns(turn.usage),
+    }
+    if isinstance(turn, ToolTurn):
+        shown = [
+            r.model_dump(include={"name", "arguments", "results", "error"}, exclude_none=True)
+            for r in turn.results
+        ]
+        row["content"] = json.dumps(
+            shown, ensure_ascii=False
+        )  # readable by hand; the call rows are the truth
+    elif isinstance(turn, AssistantTurn):
+        row.update(
+            content=turn.content, final_answer=turn.final_answer, raw=turn.raw, format_error=turn.format_error
+        )
+    else:
+        row["content"] = turn.content
+    return row
+
+
+def _call_row(
+    conversation_id: int, message_id: int | None, idx: int, call: ToolCall | ToolResult
+) -> dict[str, Any]:
+    call_id = call.id if isinstance(call, ToolCall) else call.call_id
+    return {
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "result_message_id": None,
+        "idx": idx,
+        "result_idx": None,
+        "call_id": call_id,
+        "name": call.name,
+        "arguments": call.arguments,
+        "results": None,
+        "error": None,
+    }
+
+
+def _call_rows(
+    conversation_id: int, turns: Sequence[Turn], message_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """One row per call, completed by its result; a result that matches no open call gets its own row
+    (message_id NULL), so even a tool turn that answers a call never made loads back as it was."""
+    rows: list[dict[str, Any]] = []
+    open_calls: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for turn, message_id in zip(turns, message_ids, strict=True):
+        if isinstance(turn, AssistantTurn):
+            for call in turn.tool_calls:
+                rows.append(_call_row(conversation_id, message_id, len(rows), call))
+                open_calls[call.id].append(rows[-1])
+        elif isinstance(turn, ToolTurn):
+            for position, result in enumerate(turn.results):
+                candidates = open_calls[result.call_id]
+                match = [
+                    r for r in candidates if r["name"] == result.name and r["arguments"] == result.arguments
+                ]
+                if match:
+                    row = match[0]
+                    candidates.remove(row)
+                else:
+                    row = _call_row(conversation_id, None, len(rows), result)
+                    rows.append(row)
+                row.update(
+                    result_message_id=message_id,
+                    result_idx=position,
+                    results=result.results,
+                    error=result.error,
+                )
+    return rows
+
+
+def add_conversation(
+    session: Session,
+    *,
+    run_id: int,
+    task_id: int,
+    trajectory: Trajectory,
+    checks: Sequence[CheckResult],
+    models: dict[str, str],
+) -> int:
+    """Store one conversation with its turns, calls and checks; returns its id. Never commits."""
+    unknown = set(models) - set(MODEL_ROLES)
+    if unknown:
+        raise ValueError(f"models has unknown roles {sorted(unknown)}; allowed: {', '.join(MODEL_ROLES)}")
+    status, rejected_by = _verdict(checks)
+    turns = trajectory.turns
+    conversation_id = session.scalars(
+        insert(Conversation).returning(Conversation.id),
+        [
+            {
+                "run_id": run_id,
+                "task_id": task_id,
+                "status": status,
+                "rejected_by": rejected_by,
+                "termination": trajectory.termination.value,
+                "error": trajectory.error,
+                "parallel": trajectory.parallel,
+                "n_turns": len(turns),
+                "n_assistant_turns": sum(isinstance(t, AssistantTurn) for t in turns),
+                "n_calls": len(trajectory.calls),
+                "final_answer": trajectory.final_answer,
+                "user_model": models.get("user"),
+                "assistant_model": models.get("assistant"),
+                "tool_model": models.get("tool"),
+            }
+        ],
+    ).one()
+    if turns:
+        statement = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+        message_rows = [_message_row(conversation_id, idx, turn) for idx, turn in enumerate(turns)]
+        message_ids = session.scalars(statement, message_rows).all()
+        call_rows = _call_rows(conversation_id, turns, message_ids)
+        if call_rows:
+            session.execute(insert(ToolCallRow), call_rows)
+    if checks:
+        session.execute(
+            insert(Check),
+            [
+                {
+                    "conversation_id": conversation_id,
+                    "idx": idx,
+                    "name": check.name.value,
+                    "passed": check.passed,
+                    "applicable": check.applicable,
+                    "reason": check.reason,
+                }
+                for idx, check in enumerate(checks)
+            ],
+        )
+    return conversation_id
+
+
+def _usage(message: Message) -> Usage | None:
+    if message.prompt_tokens is None and message.model is None and message.latency_ms is None:
+        return None
+    return Usage(
+        prompt_tokens=message.prompt_tokens or 0,
+        completion_tokens=message.completion_tokens or 0,
+        latency_ms=message.latency_ms or 0.0,
+        model=message.model or "",
+    )
+
+
+def _turn(message: Message, calls: list[ToolCallRow], results: list[ToolCallRow]) -> Turn:
+    usage = _usage(message)
+    if message.role == "user":
+        return UserTurn(content=message.content, usage=usage)
+    if message.role == "assistant":
+        return AssistantTurn(
+            content=message.content,
+            final_answer=message.final_answer,
+            raw=message.raw,
+            format_error=message.format_error,
+            usage=usage,
+            tool_calls=[ToolCall(id=c.call_id, name=c.name, arguments=c.arguments) for c in calls],
+        )
+    return ToolTurn(
+        usage=usage,
+        results=[
+            ToolResult(
+                call_id=r.call_id, name=r.name, arguments=r.arguments, results=r.results, error=r.error
+            )
+            for r in sorted(results, key=lambda r: r.result_idx or 0)
+        ],
+    )
+
+
+def _trajectory(conversation: Conversation, messages: list[Message], calls: list[ToolCallRow]) -> Trajectory:
+    made: dict[int, list[ToolCallRow]] = defaultdict(list)
+    answered: dict[int, list[ToolCallRow]] = defaultdict(list)
+    for call in calls:
+        if call.message_id is not None:
+            made[call.message_id].append(call)
+        if call.result_message_id is not None:
+            answered[call.result_message_id].append(call)
+    return Trajectory(
+        turns=[_turn(m, made[m.id], answered[m.id]) for m in messages],
+        termination=TerminationReason(conversation.termination),
+        error=conversation.error,
+        parallel=conversation.parallel,
+    )
+
+
+def _grouped(session: Session, model: Any, ids: Sequence[int]) -> dict[int, list[Any]]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    query = select(model).where(model.conversation_id.in_(ids)).order_by(model.conversation_id, model.idx)
+    for row in session.scalars(query):
+        groups[row.conversation_id].append(row)
+    return groups
+
+
+def load_conversations(session: Session, conversations: Sequence[Conversation]) -> list[StoredConversation]:
+    """Rebuild these conversation rows, with their tasks, in a fixed handful of queries."""
+    ids = [c.id for c in conversations]
+    messages, calls, checks = (_grouped(session, model, ids) for model in (Message, ToolCallRow, Check))
+    tasks = load_tasks(session, [c.task_id for c in conversations])
+    return [
+        StoredConversation(
+            id=c.id,
+            run_id=c.run_id,
+            task_id=c.task_id,
+            task=tasks[c.task_id],
+            trajectory=_trajectory(c, messages[c.id], calls[c.id]),
+            checks=[
+                CheckResult(name=k.name, passed=k.passed, reason=k.reason, applicable=k.applicable)
+                for k in checks[c.id]
+            ],
+            status=c.status,
+            rejected_by=c.rejected_by,
+            models={
+                role: model
+                for role, model in zip(
+                    MODEL_ROLES, (c.user_model, c.assistant_model, c.tool_model), strict=True
+                )
+                if model is not None
+            },
+        )
+        for c in conversations
+    ]
+
+
+def load_conversation(session: Session, conversation_id: int) -> StoredConversation:
+    """One conversation by id; KeyError if there is none (`button show` turns that into a message)."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise KeyError(f"no conversation with id {conversation_id}")
+    return load_conversations(session, [conversation])[0]
+
+
+def iter_conversations(
+    session: Session, *, run_id: int | None = None, status: str | None = "accepted", batch: int = 200
+) -> Iterator[StoredConversation]:
+    """Conversations by id, optionally of one run and one status, loaded `batch` at a time.
+
+    Keyset pagination (id > last seen) keeps memory flat and holds no cursor open between batches.
+    """
+    last_id = 0
+    while True:
+        query = select(Conversation).where(Conversation.id > last_id).order_by(Conversation.id).limit(batch)
+        if run_id is not None:
+            query = query.where(Conversation.run_id == run_id)
+        if status is not None:
+            query = query.where(Conversation.status == status)
+        rows = session.scalars(query).all()
+        if not rows:
+            return
+        yield from load_conversations(session, rows)
+        last_id = rows[-1].id
