@@ -7,7 +7,13 @@ importlib mode, so test directories are not packages).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
+
+from autogen_core import FunctionCall
+from autogen_core.models import LLMMessage
+from autogen_core.tools import Tool, ToolSchema
 
 from composition.schema import (
     AtomicTask,
@@ -22,6 +28,7 @@ from composition.schema import (
     SubTask,
     TaskReference,
 )
+from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 
 BOOKS = {
     "The Great Gatsby": {"author": "F. Scott Fitzgerald", "year": 1925},
@@ -183,3 +190,31 @@ def parallel_task() -> CompositionalTask:
             answer_text="45",
         ),
     )
+
+
+class ListClient(ScriptedChatCompletionClient):
+    """Replies with the given decisions in order (the last one repeats); records what it was sent.
+
+    A decision may be an exception instance, which is raised instead of replying.
+    """
+
+    def __init__(self, decisions: list[Any]) -> None:
+        super().__init__()
+        self._decisions = list(decisions)
+        self.seen: list[list[LLMMessage]] = []
+
+    def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> Decision:
+        self.seen.append(list(messages))
+        decision = self._decisions.pop(0) if len(self._decisions) > 1 else self._decisions[0]
+        if isinstance(decision, Exception):
+            raise decision
+        return decision
+
+
+def native_call(call_id: str, name: str, **arguments: Any) -> FunctionCall:
+    """A native function call as a model client returns it."""
+    return FunctionCall(id=call_id, name=name, arguments=json.dumps(arguments))
+
+
+def scripted_reply(calls: list[FunctionCall], thought: str | None = None) -> ScriptedReply:
+    return ScriptedReply(calls, thought=thought)

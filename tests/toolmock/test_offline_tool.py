@@ -1,0 +1,33 @@
+"""The offline tool client executes calls in an executor and reports failures as error objects."""
+
+from __future__ import annotations
+
+import json
+
+from autogen_core.models import SystemMessage, UserMessage
+
+from toolmock.offline import OfflineToolClient
+
+
+def _ask(client: OfflineToolClient, payload: str) -> object:
+    return json.loads(
+        client.decide([SystemMessage(content="s"), UserMessage(content=payload, source="t")], [])
+    )
+
+
+def test_executes_the_request(executor) -> None:
+    client = OfflineToolClient(executor)
+    assert _ask(client, '{"name": "get_book_author", "arguments": {"title": "Dune"}}') == {
+        "author": "Frank Herbert"
+    }
+    assert executor.calls == [("get_book_author", {"title": "Dune"})]
+
+
+def test_execution_failure_becomes_an_error_object(executor) -> None:
+    reply = _ask(OfflineToolClient(executor), '{"name": "get_book_author", "arguments": {"title": "Nope"}}')
+    assert reply == {"error": "no book titled 'Nope'"}
+
+
+def test_malformed_request_becomes_an_error_object(executor) -> None:
+    reply = _ask(OfflineToolClient(executor), "not json")
+    assert isinstance(reply, dict) and reply["error"].startswith("malformed call request")
