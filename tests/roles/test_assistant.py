@@ -38,6 +38,8 @@ def test_malformed_text_is_kept_raw_with_the_error() -> None:
     assert turn.format_error is not None and turn.raw == "<call>[not json]</call>" and not turn.tool_calls
 
 
-def test_tool_schema_comes_from_the_spec(world) -> None:
-    schema = tool_schema(world.GET_AUTHOR)
-    assert schema["name"] == "get_book_author" and schema.get("parameters") == world.GET_AUTHOR.parameters
+def test_tool_schema_comes_from_the_spec(tiny_world) -> None:
+    schema = tool_schema(tiny_world.GET_AUTHOR)
+    assert (
+        schema["name"] == "get_book_author" and schema.get("parameters") == tiny_world.GET_AUTHOR.parameters
+    )

@@ -29,9 +29,9 @@ def _results(*items: tuple[str, str, object, bool]) -> FunctionExecutionResultMe
     )
 
 
-def test_user_opens_with_the_instruction_then_goes_ahead(sequential_task) -> None:
-    user = OfflineUserClient(sequential_task)
-    assert user.decide([SystemMessage(content="s")], []) == sequential_task.instruction
+def test_user_opens_with_the_instruction_then_goes_ahead(tiny_sequential_task) -> None:
+    user = OfflineUserClient(tiny_sequential_task)
+    assert user.decide([SystemMessage(content="s")], []) == tiny_sequential_task.instruction
     later = [
         SystemMessage(content="s"),
         AssistantMessage(content="x", source="me"),
@@ -40,8 +40,8 @@ def test_user_opens_with_the_instruction_then_goes_ahead(sequential_task) -> Non
     assert user.decide(later, []) == CLARIFICATION_REPLY
 
 
-def test_plan_then_parallel_calls_then_filled_reference_then_answer(parallel_task) -> None:
-    assistant = OfflineAssistantClient(parallel_task, parallel=True)
+def test_plan_then_parallel_calls_then_filled_reference_then_answer(tiny_parallel_task) -> None:
+    assistant = OfflineAssistantClient(tiny_parallel_task, parallel=True)
     first = assistant.decide(START, [])
     assert isinstance(first, ScriptedReply) and isinstance(first.content, list)
     assert first.thought is not None and first.thought.startswith("Plan:")
@@ -71,14 +71,14 @@ def test_plan_then_parallel_calls_then_filled_reference_then_answer(parallel_tas
 
 @pytest.mark.parametrize(("parallel", "policy"), [(False, "plan"), (True, "sequential")])
 def test_one_call_per_turn_when_parallel_is_off_or_policy_is_sequential(
-    parallel_task, parallel, policy
+    tiny_parallel_task, parallel, policy
 ) -> None:
-    first = OfflineAssistantClient(parallel_task, parallel=parallel, policy=policy).decide(START, [])
+    first = OfflineAssistantClient(tiny_parallel_task, parallel=parallel, policy=policy).decide(START, [])
     assert isinstance(first, ScriptedReply) and isinstance(first.content, list) and len(first.content) == 1
 
 
-def test_a_tool_error_gives_a_final_answer_not_a_crash(sequential_task) -> None:
-    assistant = OfflineAssistantClient(sequential_task, parallel=True)
+def test_a_tool_error_gives_a_final_answer_not_a_crash(tiny_sequential_task) -> None:
+    assistant = OfflineAssistantClient(tiny_sequential_task, parallel=True)
     call = FunctionCall(id="call_s0_0", name="get_book_author", arguments="{}")
     history = [
         *START,
@@ -89,8 +89,8 @@ def test_a_tool_error_gives_a_final_answer_not_a_crash(sequential_task) -> None:
     assert isinstance(reply, str) and "<final>" in reply and "could not" in reply
 
 
-def test_needs_a_reference_and_a_known_policy(sequential_task) -> None:
+def test_needs_a_reference_and_a_known_policy(tiny_sequential_task) -> None:
     with pytest.raises(ValueError, match="reference"):
-        OfflineAssistantClient(sequential_task.model_copy(update={"reference": None}), parallel=True)
+        OfflineAssistantClient(tiny_sequential_task.model_copy(update={"reference": None}), parallel=True)
     with pytest.raises(ValueError, match="policy"):
-        OfflineAssistantClient(sequential_task, parallel=True, policy="greedy")
+        OfflineAssistantClient(tiny_sequential_task, parallel=True, policy="greedy")

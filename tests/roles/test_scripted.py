@@ -11,8 +11,8 @@ from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_core.models import CreateResult, UserMessage
 
 
-def test_client_instantiates_and_answers(world: ModuleType) -> None:
-    client = world.ListClient(["hello", [world.native_call("c1", "get_book_author", title="Dune")]])
+def test_client_instantiates_and_answers(tiny_world: ModuleType) -> None:
+    client = tiny_world.ListClient(["hello", [tiny_world.native_call("c1", "get_book_author", title="Dune")]])
     messages = [UserMessage(content="hi there", source="u")]
 
     async def go() -> tuple[CreateResult, list[object]]:
@@ -32,16 +32,16 @@ def test_client_instantiates_and_answers(world: ModuleType) -> None:
     assert client.calls == 2
 
 
-def test_stream_ends_with_the_result_after_the_text(world: ModuleType) -> None:
+def test_stream_ends_with_the_result_after_the_text(tiny_world: ModuleType) -> None:
     async def go() -> list[object]:
-        return [c async for c in world.ListClient(["some text"]).create_stream([])]
+        return [c async for c in tiny_world.ListClient(["some text"]).create_stream([])]
 
     chunks = asyncio.run(go())
     assert chunks[0] == "some text" and isinstance(chunks[1], CreateResult)
 
 
-def test_works_as_the_model_of_an_agentchat_agent(world: ModuleType) -> None:
-    client = world.ListClient(["first reply", "second reply"])
+def test_works_as_the_model_of_an_agentchat_agent(tiny_world: ModuleType) -> None:
+    client = tiny_world.ListClient(["first reply", "second reply"])
     agent = AssistantAgent("helper", model_client=client)
     team = RoundRobinGroupChat([agent], termination_condition=MaxMessageTermination(3))
     result = asyncio.run(team.run(task="go"))

@@ -37,42 +37,52 @@ class RecordingUser(OfflineUserClient):
         return super().decide(messages, tools)
 
 
-def test_parallel_on_batches_independent_calls(parallel_task, executor) -> None:
-    trajectory = _run(parallel_task, offline_clients(parallel_task, executor, parallel=True), parallel=True)
+def test_parallel_on_batches_independent_calls(tiny_parallel_task, tiny_executor) -> None:
+    trajectory = _run(
+        tiny_parallel_task, offline_clients(tiny_parallel_task, tiny_executor, parallel=True), parallel=True
+    )
     assert trajectory.termination is TerminationReason.FINAL_ANSWER and trajectory.error is None
     assert _roles(trajectory) == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
     first = trajectory.turns[1]
     assert isinstance(first, AssistantTurn) and first.content.startswith("Plan:")
     assert [c.name for c in first.tool_calls] == ["get_book_author", "get_book_publication_year"]
     assert trajectory.final_answer == "The answer is 45."
-    assert all(c.passed for c in verify(parallel_task, trajectory))
+    assert all(c.passed for c in verify(tiny_parallel_task, trajectory))
 
 
-def test_parallel_off_makes_one_call_per_turn(parallel_task, executor) -> None:
-    trajectory = _run(parallel_task, offline_clients(parallel_task, executor, parallel=False), parallel=False)
+def test_parallel_off_makes_one_call_per_turn(tiny_parallel_task, tiny_executor) -> None:
+    trajectory = _run(
+        tiny_parallel_task, offline_clients(tiny_parallel_task, tiny_executor, parallel=False), parallel=False
+    )
     assert _roles(trajectory) == ["user"] + ["assistant", "tool"] * 3 + ["assistant"]
     assert all(len(t.tool_calls) <= 1 for t in trajectory.turns if isinstance(t, AssistantTurn))
-    assert trajectory.parallel is False and all(c.passed for c in verify(parallel_task, trajectory))
+    assert trajectory.parallel is False and all(c.passed for c in verify(tiny_parallel_task, trajectory))
 
 
-def test_turns_carry_usage_with_model_names(sequential_task, executor) -> None:
-    trajectory = _run(sequential_task, offline_clients(sequential_task, executor, parallel=True))
+def test_turns_carry_usage_with_model_names(tiny_sequential_task, tiny_executor) -> None:
+    trajectory = _run(
+        tiny_sequential_task, offline_clients(tiny_sequential_task, tiny_executor, parallel=True)
+    )
     models = [t.usage.model for t in trajectory.turns if t.usage is not None]
     assistant, tool = "offline-assistant-plan", "offline-tool"
     assert models == ["offline-user", assistant, tool, assistant, tool, assistant]
 
 
-def test_the_user_never_receives_tool_traffic(sequential_task, executor, world: ModuleType) -> None:
-    user = RecordingUser(sequential_task)
-    assistant = world.ListClient(
+def test_the_user_never_receives_tool_traffic(
+    tiny_sequential_task, tiny_executor, tiny_world: ModuleType
+) -> None:
+    user = RecordingUser(tiny_sequential_task)
+    assistant = tiny_world.ListClient(
         [
             "Which author do you mean?",  # a question: routed back to the user
-            world.scripted_reply([world.native_call("c1", "get_book_author", title="The Great Gatsby")]),
+            tiny_world.scripted_reply(
+                [tiny_world.native_call("c1", "get_book_author", title="The Great Gatsby")]
+            ),
             "<final>It was F. Scott Fitzgerald.</final>",
         ]
     )
-    clients = RoleClients(user=user, assistant=assistant, tool=OfflineToolClient(executor))
-    trajectory = _run(sequential_task, clients)
+    clients = RoleClients(user=user, assistant=assistant, tool=OfflineToolClient(tiny_executor))
+    trajectory = _run(tiny_sequential_task, clients)
     assert _roles(trajectory) == ["user", "assistant", "user", "assistant", "tool", "assistant"]
     assert isinstance(trajectory.turns[2], UserTurn) and trajectory.turns[2].content == CLARIFICATION_REPLY
     for messages in user.seen:
@@ -82,14 +92,16 @@ def test_the_user_never_receives_tool_traffic(sequential_task, executor, world: 
 
 
 def test_assistant_context_is_native_for_native_calls_and_text_for_text(
-    sequential_task, executor, world
+    tiny_sequential_task, tiny_executor, tiny_world
 ) -> None:
     text_call = '<call>[{"name": "get_book_author", "arguments": {"title": "The Great Gatsby"}}]</call>'
-    assistant = world.ListClient([text_call, "<final>F. Scott Fitzgerald</final>"])
+    assistant = tiny_world.ListClient([text_call, "<final>F. Scott Fitzgerald</final>"])
     clients = RoleClients(
-        user=OfflineUserClient(sequential_task), assistant=assistant, tool=OfflineToolClient(executor)
+        user=OfflineUserClient(tiny_sequential_task),
+        assistant=assistant,
+        tool=OfflineToolClient(tiny_executor),
     )
-    trajectory = _run(sequential_task, clients)
+    trajectory = _run(tiny_sequential_task, clients)
     assert trajectory.termination is TerminationReason.FINAL_ANSWER
     second = assistant.seen[1]
     assert isinstance(second[0], SystemMessage) and "<tool>" in second[0].content
@@ -99,57 +111,67 @@ def test_assistant_context_is_native_for_native_calls_and_text_for_text(
     assert json.loads(second[-1].content)[0]["results"] == {"author": "F. Scott Fitzgerald"}
 
 
-def test_hints_off_leaves_the_bare_button_prompt(sequential_task, executor, world) -> None:
-    assistant = world.ListClient(["<final>no idea</final>"])
+def test_hints_off_leaves_the_bare_button_prompt(tiny_sequential_task, tiny_executor, tiny_world) -> None:
+    assistant = tiny_world.ListClient(["<final>no idea</final>"])
     clients = RoleClients(
-        user=OfflineUserClient(sequential_task), assistant=assistant, tool=OfflineToolClient(executor)
+        user=OfflineUserClient(tiny_sequential_task),
+        assistant=assistant,
+        tool=OfflineToolClient(tiny_executor),
     )
-    _run(sequential_task, clients, hints=False)
+    _run(tiny_sequential_task, clients, hints=False)
     assert "Private guidance" not in assistant.seen[0][0].content
 
 
-def test_invalid_arguments_and_unknown_function_become_tool_errors(sequential_task, executor, world) -> None:
+def test_invalid_arguments_and_unknown_function_become_tool_errors(
+    tiny_sequential_task, tiny_executor, tiny_world
+) -> None:
     calls = [
-        world.native_call("c1", "get_book_author", title=5),
-        world.native_call("c2", "get_author_age", author="X"),
+        tiny_world.native_call("c1", "get_book_author", title=5),
+        tiny_world.native_call("c2", "get_author_age", author="X"),
     ]
-    assistant = world.ListClient([world.scripted_reply(calls), "<final>Sorry.</final>"])
-    tool = OfflineToolClient(executor)
-    clients = RoleClients(user=OfflineUserClient(sequential_task), assistant=assistant, tool=tool)
-    trajectory = _run(sequential_task, clients, parallel=False)  # several calls with parallel off: kept
+    assistant = tiny_world.ListClient([tiny_world.scripted_reply(calls), "<final>Sorry.</final>"])
+    tool = OfflineToolClient(tiny_executor)
+    clients = RoleClients(user=OfflineUserClient(tiny_sequential_task), assistant=assistant, tool=tool)
+    trajectory = _run(tiny_sequential_task, clients, parallel=False)  # several calls with parallel off: kept
     tool_turn = trajectory.turns[2]
     assert isinstance(tool_turn, ToolTurn) and [r.results for r in tool_turn.results] == [None, None]
     assert "arguments.title" in (tool_turn.results[0].error or "")
     assert "unknown function 'get_author_age'" in (tool_turn.results[1].error or "")
-    assert tool.calls == 0 and executor.calls == []
+    assert tool.calls == 0 and tiny_executor.calls == []
     assert trajectory.termination is TerminationReason.FINAL_ANSWER
 
 
-def test_a_failed_execution_ends_with_a_could_not_answer(executor, world) -> None:
-    task = world.sequential_task("Unknown Book")
-    trajectory = _run(task, offline_clients(task, executor, parallel=True))
+def test_a_failed_execution_ends_with_a_could_not_answer(tiny_executor, tiny_world) -> None:
+    task = tiny_world.sequential_task("Unknown Book")
+    trajectory = _run(task, offline_clients(task, tiny_executor, parallel=True))
     assert trajectory.termination is TerminationReason.FINAL_ANSWER
     assert "could not" in (trajectory.final_answer or "")
     tool_turn = trajectory.turns[2]
     assert isinstance(tool_turn, ToolTurn) and tool_turn.results[0].error == "no book titled 'Unknown Book'"
 
 
-def test_max_turns_cuts_the_episode(sequential_task, executor, world) -> None:
-    assistant = world.ListClient(["What do you mean?"])  # never calls, never answers
+def test_max_turns_cuts_the_episode(tiny_sequential_task, tiny_executor, tiny_world) -> None:
+    assistant = tiny_world.ListClient(["What do you mean?"])  # never calls, never answers
     clients = RoleClients(
-        user=OfflineUserClient(sequential_task), assistant=assistant, tool=OfflineToolClient(executor)
+        user=OfflineUserClient(tiny_sequential_task),
+        assistant=assistant,
+        tool=OfflineToolClient(tiny_executor),
     )
-    trajectory = _run(sequential_task, clients, max_turns=5)
+    trajectory = _run(tiny_sequential_task, clients, max_turns=5)
     assert trajectory.termination is TerminationReason.MAX_TURNS
     assert _roles(trajectory) == ["user", "assistant", "user", "assistant", "user"]
 
 
-def test_malformed_reply_is_recorded_and_routed_to_the_user(sequential_task, executor, world) -> None:
-    assistant = world.ListClient(["<call>[oops</call>", "<final>ok</final>"])
+def test_malformed_reply_is_recorded_and_routed_to_the_user(
+    tiny_sequential_task, tiny_executor, tiny_world
+) -> None:
+    assistant = tiny_world.ListClient(["<call>[oops</call>", "<final>ok</final>"])
     clients = RoleClients(
-        user=OfflineUserClient(sequential_task), assistant=assistant, tool=OfflineToolClient(executor)
+        user=OfflineUserClient(tiny_sequential_task),
+        assistant=assistant,
+        tool=OfflineToolClient(tiny_executor),
     )
-    trajectory = _run(sequential_task, clients)
+    trajectory = _run(tiny_sequential_task, clients)
     bad = trajectory.turns[1]
     assert isinstance(bad, AssistantTurn) and bad.format_error and bad.raw == "<call>[oops</call>"
     assert _roles(trajectory) == ["user", "assistant", "user", "assistant"]
@@ -157,11 +179,11 @@ def test_malformed_reply_is_recorded_and_routed_to_the_user(sequential_task, exe
 
 @pytest.mark.parametrize("role", ["user", "assistant", "tool"])
 def test_a_client_exception_ends_in_error_with_the_turns_so_far(
-    sequential_task, executor, world, role
+    tiny_sequential_task, tiny_executor, tiny_world, role
 ) -> None:
-    clients = offline_clients(sequential_task, executor, parallel=True)
-    setattr(clients, role, world.ListClient([RuntimeError("model is down")]))
-    trajectory = _run(sequential_task, clients)
+    clients = offline_clients(tiny_sequential_task, tiny_executor, parallel=True)
+    setattr(clients, role, tiny_world.ListClient([RuntimeError("model is down")]))
+    trajectory = _run(tiny_sequential_task, clients)
     assert trajectory.termination is TerminationReason.ERROR
     assert trajectory.error is not None and "model is down" in trajectory.error
     assert len(trajectory.turns) == {"user": 0, "assistant": 1, "tool": 2}[role]
@@ -180,11 +202,11 @@ def test_route_follows_the_last_turn() -> None:
 
 
 def test_the_offline_world_passes_every_check() -> None:
-    """Integration: generated offline-world tasks, parallel on and off, all pass verification."""
-    world = pytest.importorskip("composition.world")
-    if not hasattr(world, "OfflineWorld"):
+    """Integration: generated offline-tiny_world tasks, parallel on and off, all pass verification."""
+    world_package = pytest.importorskip("composition.world")
+    if not hasattr(world_package, "OfflineWorld"):
         pytest.skip("composition.world.OfflineWorld is not there yet")
-    offline = world.OfflineWorld(world_seed=0)
+    offline = world_package.OfflineWorld(world_seed=0)
     tasks = offline.generate_tasks(50, seed=0, max_subtasks=3)
 
     async def run_all(parallel: bool) -> list[tuple[object, Trajectory]]:

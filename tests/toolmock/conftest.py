@@ -23,20 +23,20 @@ def load_tiny_world() -> ModuleType:
 
 
 @pytest.fixture
-def world() -> ModuleType:
+def tiny_world() -> ModuleType:
     return load_tiny_world()
 
 
 @pytest.fixture
-def executor(world: ModuleType):
-    return world.TinyExecutor()
+def tiny_executor(tiny_world: ModuleType):
+    return tiny_world.TinyExecutor()
 
 
 @pytest.fixture
-def sequential_task(world: ModuleType):
-    return world.sequential_task()
+def tiny_sequential_task(tiny_world: ModuleType):
+    return tiny_world.sequential_task()
 
 
 @pytest.fixture
-def parallel_task(world: ModuleType):
-    return world.parallel_task()
+def tiny_parallel_task(tiny_world: ModuleType):
+    return tiny_world.parallel_task()

@@ -1,4 +1,4 @@
-"""The offline tool client executes calls in an executor and reports failures as error objects."""
+"""The offline tool client executes calls in an tiny_executor and reports failures as error objects."""
 
 from __future__ import annotations
 
@@ -15,19 +15,21 @@ def _ask(client: OfflineToolClient, payload: str) -> object:
     )
 
 
-def test_executes_the_request(executor) -> None:
-    client = OfflineToolClient(executor)
+def test_executes_the_request(tiny_executor) -> None:
+    client = OfflineToolClient(tiny_executor)
     assert _ask(client, '{"name": "get_book_author", "arguments": {"title": "Dune"}}') == {
         "author": "Frank Herbert"
     }
-    assert executor.calls == [("get_book_author", {"title": "Dune"})]
+    assert tiny_executor.calls == [("get_book_author", {"title": "Dune"})]
 
 
-def test_execution_failure_becomes_an_error_object(executor) -> None:
-    reply = _ask(OfflineToolClient(executor), '{"name": "get_book_author", "arguments": {"title": "Nope"}}')
+def test_execution_failure_becomes_an_error_object(tiny_executor) -> None:
+    reply = _ask(
+        OfflineToolClient(tiny_executor), '{"name": "get_book_author", "arguments": {"title": "Nope"}}'
+    )
     assert reply == {"error": "no book titled 'Nope'"}
 
 
-def test_malformed_request_becomes_an_error_object(executor) -> None:
-    reply = _ask(OfflineToolClient(executor), "not json")
+def test_malformed_request_becomes_an_error_object(tiny_executor) -> None:
+    reply = _ask(OfflineToolClient(tiny_executor), "not json")
     assert isinstance(reply, dict) and reply["error"].startswith("malformed call request")

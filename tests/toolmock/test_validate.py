@@ -9,9 +9,9 @@ import pytest
 from toolmock.validate import parse_tool_output, validate_arguments, validate_result
 
 
-def test_valid_arguments_and_results(world: ModuleType) -> None:
-    assert validate_arguments(world.GET_AUTHOR, {"title": "Dune"}) is None
-    assert validate_result(world.GET_BIRTH, {"birth_year": 1920}) is None
+def test_valid_arguments_and_results(tiny_world: ModuleType) -> None:
+    assert validate_arguments(tiny_world.GET_AUTHOR, {"title": "Dune"}) is None
+    assert validate_result(tiny_world.GET_BIRTH, {"birth_year": 1920}) is None
 
 
 @pytest.mark.parametrize(
@@ -23,13 +23,13 @@ def test_valid_arguments_and_results(world: ModuleType) -> None:
         (["Dune"], "must be a JSON object"),
     ],
 )
-def test_invalid_arguments_name_the_path(world: ModuleType, arguments: object, needle: str) -> None:
-    reason = validate_arguments(world.GET_AUTHOR, arguments)
+def test_invalid_arguments_name_the_path(tiny_world: ModuleType, arguments: object, needle: str) -> None:
+    reason = validate_arguments(tiny_world.GET_AUTHOR, arguments)
     assert reason is not None and reason.startswith("get_book_author:") and needle in reason
 
 
-def test_invalid_result(world: ModuleType) -> None:
-    reason = validate_result(world.GET_BIRTH, {"birth_year": "long ago"})
+def test_invalid_result(tiny_world: ModuleType) -> None:
+    reason = validate_result(tiny_world.GET_BIRTH, {"birth_year": "long ago"})
     assert reason is not None and "results.birth_year" in reason
 
 
