@@ -10,7 +10,8 @@ Public API::
     world.generate_task(seed, index, max_subtasks=3, strategies=None)
 """
 
+from composition.world.generator import answer_field
 from composition.world.offline import OfflineWorld
 from composition.world.types import ToolExecutionError, WorldFunction
 
-__all__ = ["OfflineWorld", "ToolExecutionError", "WorldFunction"]
+__all__ = ["OfflineWorld", "ToolExecutionError", "WorldFunction", "answer_field"]

@@ -26,7 +26,7 @@ from composition.world.questions import ask, atomic_question
 if TYPE_CHECKING:
     from composition.world.offline import OfflineWorld
 
-__all__ = ["DEFAULT_MIX", "generate_task"]
+__all__ = ["DEFAULT_MIX", "answer_field", "generate_task"]
 
 DEFAULT_MIX: dict[Strategy, float] = {
     Strategy.ATOMIC: 0.10,
@@ -92,6 +92,8 @@ def _assemble(
         scenario=Scenario(text=first.fn.scenario, domain=first.fn.domain),
     )
     value, text = answer_of(root)
+    if isinstance(root, Call) and [v for v in root.result.values() if v == value] != [value]:
+        raise Reject("the answer field of the last call is ambiguous")
     needed = [n.fn.name for n in steps.nodes if isinstance(n, Call)]
     return CompositionalTask(
         instruction=atomic.instruction if strategy is Strategy.ATOMIC else ask(root, rng),
@@ -115,3 +117,16 @@ def _offer(world: OfflineWorld, needed: list[str], rng: random.Random) -> list[F
     names += rng.sample(pool, min(len(pool), rng.randint(1, 3)))
     rng.shuffle(names)
     return [world.functions[n] for n in names]
+
+
+def answer_field(task: CompositionalTask) -> str | None:
+    """The output key of the last step that holds the answer; None when the last step is a logic step.
+
+    Generation guarantees the key is unambiguous: no other field of that result has the same value.
+    """
+    if task.reference is None or not task.reference.steps:
+        return None
+    last = task.reference.steps[-1]
+    if last.function is None:
+        return None
+    return next(k for k, v in last.result.items() if v == task.reference.answer)

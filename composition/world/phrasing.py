@@ -99,7 +99,9 @@ def noun_of(stype: str) -> str:
     for suffix in ("_name", "_title"):
         if stype.endswith(suffix):
             return stype[: -len(suffix)].replace("_", " ")
-    return "value"
+    if any(ch.isdigit() for ch in stype) or "usd" in stype:
+        return "value"
+    return stype.replace("_", " ")
 
 
 def render_literal(value: Any, stype: str) -> str:
