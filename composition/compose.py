@@ -4,7 +4,10 @@
   ("the birth year of the author of X"). With ``steps`` > 2 the chain is a composition of compositions.
 * ``compose_parallel_then_sequential``: two independent branches (each itself a chain) and a subsequent
   step consuming both: a two-input function (distance between two hometowns) or a logic step with no
-  function (difference, sum, max, min, equal).
+  function (difference, sum, max, min, equal). Years may be subtracted across different questions
+  ("how many years after the author's birth did the film come out"); other quantities are only
+  combined like with like (the same question about two subjects), so a sum never adds a tuition to a
+  kettle's price.
 
 Links are found by semantic type (``composition.world.types.feeds``). A list output is reduced by a
 logic step (max/min/count over the list) whose result may feed further steps. Builders raise ``Reject``
@@ -87,6 +90,8 @@ class Composer:
         for param in producer.fn.inputs:
             if param is chained:
                 args[param.key] = self.chain(param.stype, remaining, rng)
+                if getattr(args[param.key], "fn", None) is producer.fn:
+                    raise Reject(f"{producer.fn.name} would feed itself")
             else:
                 args[param.key] = self.literal(param, rng)
         return self.finish(producer, args, rng)
@@ -153,8 +158,13 @@ def _arithmetic(composer: Composer, steps: int, rng: random.Random) -> Node:
     if stype in _NO_ARITHMETIC:
         raise Reject(f"no arithmetic on {stype}")
     op = LogicOp.SUM if stype in _ADDITIVE and rng.random() < 0.35 else LogicOp.DIFFERENCE
-    left, right = _split(steps, rng)
-    a, b = composer.chain(stype, left, rng), composer.chain(stype, right, rng)
+    if stype == "year":
+        left, right = _split(steps, rng)
+        a, b = composer.chain(stype, left, rng), composer.chain(stype, right, rng)
+    elif (steps - 1) % 2 == 0:
+        a, b, _, _ = _same_shape(composer, stype, (steps - 1) // 2, rng)
+    else:
+        raise Reject(f"{stype} is only combined like with like, which needs an odd number of steps")
     if op is LogicOp.DIFFERENCE and a.value < b.value:
         a, b = b, a
     return two_value_logic(op, a, b, stype, rng)

@@ -73,7 +73,7 @@ def finance_functions() -> list[WorldFunction]:
     companies = ListInfo(
         "company",
         "companies",
-        "in the {sector} sector",
+        "operating in {sector}",
         "company",
         {
             "market_cap_billion_usd": ("most valuable {item}", "least valuable {item}"),
@@ -179,7 +179,7 @@ def finance_functions() -> list[WorldFunction]:
                 )
             ],
             _sector,
-            {"companies": ["the listed companies in the {sector} sector"]},
+            {"companies": ["the listed companies operating in {sector}"]},
         ),
         simple(
             "get_exchange_rate",

@@ -258,7 +258,7 @@ def _sports() -> list[WorldFunction]:
     teams = ListInfo(
         "team",
         "teams",
-        "in the {sport} league",
+        "playing {sport}",
         "team",
         {"points": ("{item} with the most points", "{item} with the fewest points")},
     )
@@ -388,7 +388,7 @@ def _sports() -> list[WorldFunction]:
                 )
             ],
             _teams_playing,
-            {"teams": ["the teams in the {sport} league"]},
+            {"teams": ["the teams playing {sport}"]},
         ),
     ]
 

@@ -94,7 +94,7 @@ def _books() -> list[WorldFunction]:
     in_genre = ListInfo(
         "book",
         "books",
-        "in the featured {genre} list",
+        "featured in {genre}",
         "title",
         {"pages": ("longest {item}", "shortest {item}")},
     )
@@ -187,7 +187,7 @@ def _books() -> list[WorldFunction]:
             [genre],
             [lister("books", "Featured books.", genre_item, in_genre)],
             _books_in_genre,
-            {"books": ["the featured {genre} books"]},
+            {"books": ["the books featured in {genre}"]},
         ),
     ]
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from composition.logic import LogicError
 from composition.schema import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, TaskReference
-from composition.world.expr import Call, Node, Reject, answer_of, linearize
+from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, answer_of, linearize
 from composition.world.questions import ask, atomic_question
 
 if TYPE_CHECKING:
@@ -94,6 +94,9 @@ def _assemble(
     value, text = answer_of(root)
     if isinstance(root, Call) and [v for v in root.result.values() if v == value] != [value]:
         raise Reject("the answer field of the last call is ambiguous")
+    literals = _literals(steps)
+    if any(isinstance(n.value, str) and n.value in literals for n in steps.nodes if not _labelled(n)):
+        raise Reject("a chain leads back to one of its own inputs")
     needed = [n.fn.name for n in steps.nodes if isinstance(n, Call)]
     return CompositionalTask(
         instruction=atomic.instruction if strategy is Strategy.ATOMIC else ask(root, rng),
@@ -105,6 +108,17 @@ def _assemble(
         reference=TaskReference(steps=steps.reference, answer=value, answer_text=text),
         seed=seed,
     )
+
+
+def _labelled(node: Call | Logic) -> bool:
+    """A comparison reports one of its own subjects by design; that is not a circular chain."""
+    return isinstance(node, Logic) and bool(node.labels)
+
+
+def _literals(steps: Steps) -> list[object]:
+    return [
+        a.value for n in steps.nodes if isinstance(n, Call) for a in n.args.values() if isinstance(a, Literal)
+    ]
 
 
 def _offer(world: OfflineWorld, needed: list[str], rng: random.Random) -> list[FunctionSpec]:

@@ -243,7 +243,9 @@ def _sports(kb: KnowledgeBase, rng: random.Random) -> None:
     teams = unique_names(rng, 60, lambda r: f"{r.choice(cities)} {r.choice(w.MASCOTS)}")
     for team, coach in zip(teams, coaches, strict=True):
         city = team.rsplit(" ", 1)[0]
-        stadium = f"{kb.row('person', coach)['hometown']} {team.rsplit(' ', 1)[1][:-1]} Arena"
+        mascot = team.rsplit(" ", 1)[1]
+        single = mascot[:-3] + "f" if mascot.endswith("ves") else mascot[:-1]
+        stadium = f"{kb.row('person', coach)['hometown']} {single} Arena"
         if stadium in kb.tables.get("stadium", {}):
             stadium = f"{team} Park"
         kb.add(

@@ -165,7 +165,7 @@ def wrappers_for(stype: str) -> tuple[str, ...]:
     if stype.startswith("list:"):
         return LIST_WRAPPERS
     if stype in _PEOPLE:
-        return _WHO + _GENERIC[:3]
+        return _WHO + _GENERIC[1:4]
     if stype == "date":
-        return _WHEN + _GENERIC[:3]
+        return _WHEN + _GENERIC[1:4]
     return _GENERIC

@@ -158,7 +158,14 @@ def atomic_question(node: Node, rng: random.Random) -> str:
     """One call asked on its own (literal arguments only for the first step of a task)."""
     stype = node.stype if not isinstance(node, Call) else node.fn.output(node.out_key).stype
     wrappers = LIST_WRAPPERS if stype.startswith("list:") else wrappers_for(stype)
-    return capitalize(rng.choice(wrappers).replace("{np}", phrase(node)))
+    return capitalize(wrap(rng.choice(wrappers), phrase(node)))
+
+
+def wrap(wrapper: str, noun_phrase: str) -> str:
+    """Put a noun phrase in a question, avoiding a doubled preposition ("plays for for me")."""
+    if noun_phrase.endswith(" for") and "{np} for" in wrapper:
+        wrapper = wrapper.replace("{np} for me", "{np}, for me")
+    return wrapper.replace("{np}", noun_phrase)
 
 
 def _with_template(node: Logic, template: str) -> Logic:
