@@ -123,10 +123,16 @@ def add_tasks(
                 "seed": task.seed,
             }
         )
-    task_ids: list[int] = []
     for chunk in _chunks(rows):
-        statement = insert(TaskRow).returning(TaskRow.id, sort_by_parameter_order=True)
-        task_ids.extend(session.scalars(statement, list(chunk)).all())
+        # render_nulls keeps every row's column set equal, so each chunk is one executemany
+        session.execute(insert(TaskRow).execution_options(render_nulls=True), list(chunk))
+    stored = session.execute(
+        select(TaskRow.idx, TaskRow.id).where(
+            TaskRow.run_id == run_id, TaskRow.idx >= start_idx, TaskRow.idx < start_idx + len(tasks)
+        )
+    )
+    id_of = dict(stored.tuples().all())
+    task_ids = [id_of[start_idx + offset] for offset in range(len(tasks))]
     links = [
         {"task_id": task_id, "position": position, "function_id": function_ids[(spec_hash(spec),)]}
         for task_id, task in zip(task_ids, tasks, strict=True)
@@ -135,6 +141,28 @@ def add_tasks(
     for chunk in _chunks(links):
         session.execute(insert(TaskFunction), list(chunk))
     return task_ids
+
+
+_SPEC_CACHE: dict[str, FunctionSpec] = {}
+_SPEC_CACHE_SIZE = 20_000
+
+
+def _function_spec(row: FunctionRow) -> FunctionSpec:
+    """The spec of a function row, validated once per process: validating its JSON Schemas costs
+    milliseconds, and a spec is immutable and keyed by the hash of its content."""
+    spec = _SPEC_CACHE.get(row.spec_hash)
+    if spec is None:
+        spec = FunctionSpec(
+            name=row.name,
+            description=row.description,
+            parameters=row.parameters,
+            responses=row.responses,
+            domain=row.domain,
+        )
+        if len(_SPEC_CACHE) >= _SPEC_CACHE_SIZE:
+            _SPEC_CACHE.clear()
+        _SPEC_CACHE[row.spec_hash] = spec
+    return spec
 
 
 def load_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, CompositionalTask]:
@@ -161,15 +189,7 @@ def load_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, Compositi
             .order_by(TaskFunction.task_id, TaskFunction.position)
         )
         for task_id, function in linked.tuples():
-            functions[task_id].append(
-                FunctionSpec(
-                    name=function.name,
-                    description=function.description,
-                    parameters=function.parameters,
-                    responses=function.responses,
-                    domain=function.domain,
-                )
-            )
+            functions[task_id].append(_function_spec(function))
         for row in task_rows:
             atomic = atomics[row.atomic_task_id]
             tasks[row.id] = CompositionalTask(
