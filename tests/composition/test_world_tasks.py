@@ -156,3 +156,28 @@ def test_eight_thousand_tasks(world: OfflineWorld) -> None:
     tasks = world.generate_tasks(8000, seed=2024)
     assert len(tasks) == 8000
     assert len({t.instruction for t in tasks}) >= 0.95 * 8000
+
+
+def test_no_chain_leads_back_to_its_own_input(world_tasks: list[CompositionalTask]) -> None:
+    for task in world_tasks:
+        assert task.reference is not None
+        literals = [
+            b.value for s in task.reference.steps for b in s.arguments.values() if b.kind == "literal"
+        ]
+        for step in task.reference.steps[:-1]:
+            if step.function is not None:
+                used = [
+                    b.field
+                    for later in task.reference.steps
+                    for b in later.arguments.values()
+                    if isinstance(b, RefArg) and b.step == step.subtask
+                ]
+                assert not [step.result[f] for f in used if f in step.result and step.result[f] in literals]
+
+
+@pytest.mark.parametrize("world_seed", [1, 2])
+def test_other_world_seeds_generate_valid_tasks(world_seed: int) -> None:
+    other = OfflineWorld(world_seed)
+    for task in other.generate_tasks(60, seed=0, max_subtasks=4):
+        assert task.reference is not None and len(task.subtasks) <= 4
+        assert task.reference.answer_text
