@@ -133,7 +133,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             values = _resolve(self._reference, progress.outputs)
             if all(s.subtask in values for s in self._reference.steps):
                 answer = render_value(_answer(self._reference, values))
-                return f"All steps are done.\n<final>The answer is {answer}.</final>"
+                observed = _observation(progress.outputs)
+                return f"{observed}\nAll steps are done.\n<final>The answer is {answer}.</final>"
             ready = [s for s in self._reference.steps if self._is_ready(s, values, progress.issued)]
         except (LogicError, KeyError, TypeError) as exc:
             return f"I could not combine the results ({exc}).\n{_GIVE_UP}"
@@ -141,7 +142,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             return f"No step can proceed.\n{_GIVE_UP}"
         batch = ready if self._batch else ready[:1]
         calls = [self._call(step, values, progress.turns) for step in batch]
-        return ScriptedReply(calls, thought=self._note(batch, progress.turns))
+        return ScriptedReply(calls, thought=self._note(batch, progress.turns, progress.outputs))
 
     def _is_ready(self, step: ReferenceStep, values: dict[int, Any], issued: set[int]) -> bool:
         if step.function is None or step.subtask in issued or step.subtask in values:
@@ -156,12 +157,34 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         call_id = f"call_s{step.subtask}_{turn}"  # the step index in the id finds the result again
         return FunctionCall(id=call_id, name=step.function, arguments=json.dumps(arguments))
 
-    def _note(self, batch: list[ReferenceStep], turns: int) -> str:
-        doing = "; ".join(self._task.subtasks[s.subtask].instruction.rstrip(".") for s in batch)
+    def _note(self, batch: list[ReferenceStep], turns: int, outputs: dict[int, Any]) -> str:
+        """The turn's thought in the assistant's own words (never the hidden hint text, which stays out
+        of training data): the whole plan on the first turn, then what the last results said."""
+        doing = ", ".join(f"step {s.subtask + 1}" for s in batch)
         if turns:
-            return f"Got the results so far. Next: {doing}."
-        steps = []
-        for sub in self._task.subtasks:
-            how = ", ".join(sub.functions) if sub.functions else "work it out myself"
-            steps.append(f"{sub.index + 1}) {sub.instruction.rstrip('.')} ({how}).")
-        return "Plan: " + " ".join(steps) + f"\nFirst: {doing}."
+            return f"{_observation(outputs)}\nNext: {doing}."
+        steps = [f"{i + 1}) {_describe_step(step)}." for i, step in enumerate(self._reference.steps)]
+        return "Plan: " + " ".join(steps) + f"\nStarting with {doing}."
+
+
+def _observation(outputs: dict[int, Any]) -> str:
+    seen = "; ".join(
+        f"step {k + 1} returned {json.dumps(v, ensure_ascii=False)}" for k, v in sorted(outputs.items())
+    )
+    return f"Observation: {seen}."
+
+
+def _describe_binding(name: str, binding: LiteralArg | RefArg) -> str:
+    if isinstance(binding, LiteralArg):
+        return f"{name}={json.dumps(binding.value, ensure_ascii=False)}"
+    step = f"step {binding.step + 1}"
+    return f"{name}=the {binding.field} from {step}" if binding.field else f"{name}={step}"
+
+
+def _describe_step(step: ReferenceStep) -> str:
+    if step.function is not None:
+        arguments = ", ".join(_describe_binding(n, b) for n, b in step.arguments.items())
+        return f"call {step.function}({arguments})"
+    assert step.operation is not None
+    inputs = " and ".join(_describe_binding("", b).lstrip("=") for b in step.operands)
+    return f"work out the {step.operation.value} of {inputs} myself"
