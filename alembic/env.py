@@ -2,13 +2,14 @@
 
 `db.migrations` passes its own connection through `config.attributes["connection"]` (the cookbook's
 "sharing a connection"), so migrations run inside the caller's transaction and under its lock. The
-`alembic` command line, run from the repository root, connects with `sqlalchemy.url` or $BUTTON_DB.
+`alembic` command line, run from the repository root, connects to `-x db=URL` or $BUTTON_DB.
 """
 
 from __future__ import annotations
 
 import os
 
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
 from alembic import context
@@ -16,6 +17,18 @@ from db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _url() -> str | None:
+    """The URL from `-x db=URL`, the programmatic config, or $BUTTON_DB (no alembic.ini here)."""
+    given = context.get_x_argument(as_dictionary=True).get("db")
+    if given:
+        return given
+    try:
+        configured = config.get_main_option("sqlalchemy.url")
+    except CommandError:  # the alembic CLI reads only pyproject.toml, which holds no URL
+        configured = None
+    return configured or os.environ.get("BUTTON_DB")
 
 
 def _configure(connection: Connection) -> None:
@@ -29,7 +42,7 @@ def _configure(connection: Connection) -> None:
 
 def run_migrations_offline() -> None:
     """Emit SQL to stdout (`alembic upgrade head --sql`) instead of running it."""
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("BUTTON_DB")
+    url = _url()
     context.configure(
         url=url,
         target_metadata=target_metadata,
@@ -51,9 +64,9 @@ def run_migrations_online() -> None:
         return
     from db.engine import make_engine
 
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("BUTTON_DB")
+    url = _url()
     if not url:
-        raise SystemExit("no database URL: set sqlalchemy.url (alembic -x) or the BUTTON_DB variable")
+        raise SystemExit("no database URL: pass `alembic -x db=URL ...` or set the BUTTON_DB variable")
     engine = make_engine(url)
     try:
         with engine.begin() as connection:

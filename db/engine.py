@@ -103,7 +103,11 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A connection marked `sqlite_immediate` takes the write lock up front (migrations): a deferred
+    # transaction that reads first and writes later fails at once, without waiting, if another
+    # process wrote in between.
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _postgresql_engine(parsed: URL) -> Engine:

@@ -69,7 +69,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _lock(connection: Connection) -> None:
-    """Serialize schema changes between processes (PostgreSQL; SQLite's write lock does it there)."""
+    """Serialize schema changes between processes: an advisory lock on PostgreSQL (on SQLite the
+    engine's BEGIN IMMEDIATE does it); a process that waited then finds the schema already done."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
@@ -90,7 +91,7 @@ def _check_known(engine: Engine, revision: str | None) -> None:
 def _run(engine: Engine, action: str, target: str) -> None:
     cfg = alembic_config(engine)
     try:
-        with engine.begin() as connection:
+        with engine.connect().execution_options(sqlite_immediate=True) as connection, connection.begin():
             _lock(connection)
             _check_known(engine, _revision_of(connection))
             cfg.attributes["connection"] = connection
