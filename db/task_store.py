@@ -95,6 +95,27 @@ def _store_shared_rows(
     return scenario_ids, atomic_ids, function_ids
 
 
+def _task_row(
+    run_id: int, idx: int, task: CompositionalTask, scenario_ids: dict[Any, int], atomic_ids: dict[Any, int]
+) -> dict[str, Any]:
+    atomic_key = (scenario_ids[_scenario_key(task.atomic.scenario)], task.atomic.instruction)
+    reference = task.reference
+    return {
+        "run_id": run_id,
+        "idx": idx,
+        "instruction": task.instruction,
+        "strategy": task.strategy.value,
+        "n_subtasks": len(task.subtasks),
+        "depth": task.depth,
+        "scenario_id": scenario_ids[_scenario_key(task.scenario)],
+        "atomic_task_id": atomic_ids[atomic_key],
+        "subtasks": [s.model_dump(mode="json") for s in task.subtasks],
+        "reference": reference.model_dump(mode="json") if reference is not None else None,
+        "answer_text": reference.answer_text if reference is not None else None,
+        "seed": task.seed,
+    }
+
+
 def add_tasks(
     session: Session, run_id: int, tasks: Sequence[CompositionalTask], start_idx: int = 0
 ) -> list[int]:
@@ -102,27 +123,10 @@ def add_tasks(
     if not tasks:
         return []
     scenario_ids, atomic_ids, function_ids = _store_shared_rows(session, tasks)
-    rows = []
-    for offset, task in enumerate(tasks):
-        scenario_id = scenario_ids[_scenario_key(task.scenario)]
-        atomic_id = atomic_ids[(scenario_ids[_scenario_key(task.atomic.scenario)], task.atomic.instruction)]
-        reference = task.reference.model_dump(mode="json") if task.reference is not None else None
-        rows.append(
-            {
-                "run_id": run_id,
-                "idx": start_idx + offset,
-                "instruction": task.instruction,
-                "strategy": task.strategy.value,
-                "n_subtasks": len(task.subtasks),
-                "depth": task.depth,
-                "scenario_id": scenario_id,
-                "atomic_task_id": atomic_id,
-                "subtasks": [s.model_dump(mode="json") for s in task.subtasks],
-                "reference": reference,
-                "answer_text": task.reference.answer_text if task.reference is not None else None,
-                "seed": task.seed,
-            }
-        )
+    rows = [
+        _task_row(run_id, start_idx + offset, task, scenario_ids, atomic_ids)
+        for offset, task in enumerate(tasks)
+    ]
     for chunk in _chunks(rows):
         # render_nulls keeps every row's column set equal, so each chunk is one executemany
         session.execute(insert(TaskRow).execution_options(render_nulls=True), list(chunk))
