@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
+from alembic import context
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from db.models import Base
 
 config = context.config

@@ -67,7 +67,9 @@ def end_to_end(n: int, workers: int) -> tuple[float, int, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=BUTTON_INSTRUCT_SIZE, help="conversations in the full run")
     parser.add_argument("--workers", type=int, default=default_workers(), help="worker processes")
     parser.add_argument("--profile-n", type=int, default=300, help="episodes in the in-process profile")

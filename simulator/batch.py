@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from composition.schema import CompositionalTask
@@ -88,7 +89,9 @@ def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[Composit
     world = _world(config.world_seed)
     for low in range(start, config.n, TASK_CHUNK):
         high = min(low + TASK_CHUNK, config.n)
-        yield [world.generate_task(config.seed, i, max_subtasks=config.max_subtasks) for i in range(low, high)]
+        yield [
+            world.generate_task(config.seed, i, max_subtasks=config.max_subtasks) for i in range(low, high)
+        ]
 
 
 def prepare_run(
@@ -131,7 +134,9 @@ def _reopen(
     return run_id, resumed
 
 
-def simulate_chunk(chunk: Sequence[tuple[int, CompositionalTask]], config: GenerateConfig) -> list[EpisodeOutcome]:
+def simulate_chunk(
+    chunk: Sequence[tuple[int, CompositionalTask]], config: GenerateConfig
+) -> list[EpisodeOutcome]:
     """Run a chunk of episodes concurrently on a fresh event loop (in a worker or in-process)."""
     return asyncio.run(_simulate_all(chunk, config))
 

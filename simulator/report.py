@@ -57,7 +57,9 @@ def task_mix(session: Session, run_id: int | None) -> Table:
         SELECT strategy, n_subtasks, depth, COUNT(*) AS tasks
         FROM tasks {where}
         GROUP BY strategy, n_subtasks, depth ORDER BY strategy, n_subtasks, depth"""
-    return _table(session, "Tasks by strategy and depth", ["strategy", "sub-tasks", "depth", "tasks"], sql, params)
+    return _table(
+        session, "Tasks by strategy and depth", ["strategy", "sub-tasks", "depth", "tasks"], sql, params
+    )
 
 
 def outcome_counts(session: Session, run_id: int | None) -> Table:
@@ -67,7 +69,9 @@ def outcome_counts(session: Session, run_id: int | None) -> Table:
         SELECT status, COALESCE(rejected_by, '') AS reason, COUNT(*) AS conversations
         FROM conversations {where}
         GROUP BY status, COALESCE(rejected_by, '') ORDER BY status, conversations DESC"""
-    return _table(session, "Conversations by verdict", ["status", "rejected by", "conversations"], sql, params)
+    return _table(
+        session, "Conversations by verdict", ["status", "rejected by", "conversations"], sql, params
+    )
 
 
 def call_figures(session: Session, run_id: int | None) -> Table:
@@ -75,7 +79,8 @@ def call_figures(session: Session, run_id: int | None) -> Table:
     where, params = _where(run_id)
     where_c, _ = _where(run_id, "c")
     sql = f"""
-        SELECT 'messages per conversation', MIN(n_turns), AVG(n_turns), MAX(n_turns) FROM conversations {where}
+        SELECT 'messages per conversation', MIN(n_turns), AVG(n_turns), MAX(n_turns)
+        FROM conversations {where}
         UNION ALL
         SELECT 'assistant turns per conversation', MIN(n_assistant_turns), AVG(n_assistant_turns),
                MAX(n_assistant_turns) FROM conversations {where}

@@ -144,4 +144,6 @@ class CheckResult(BaseModel):
     name: CheckName = Field(description="Which layer.")
     passed: bool = Field(description="Whether the conversation passed it.")
     reason: str = Field(description="Why it passed or failed, naming the offending turn or call.")
-    applicable: bool = Field(default=True, description="False when the layer could not apply (no ground truth).")
+    applicable: bool = Field(
+        default=True, description="False when the layer could not apply (no ground truth)."
+    )

@@ -58,6 +58,8 @@ def export_conversations(
             on_record(count)
     if count == 0:
         partial.unlink()
-        raise ExportError("no conversation matches: nothing exported (check --run, or use --all for rejected ones)")
+        raise ExportError(
+            "no conversation matches: nothing exported (check --run, or use --all for rejected ones)"
+        )
     partial.replace(out)
     return count

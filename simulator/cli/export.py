@@ -22,17 +22,24 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(sorted(EXPORTERS))}.")] = "button",
     db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
     run: Annotated[int | None, typer.Option(help="Only this run (default: every run).")] = None,
-    include_rejected: Annotated[bool, typer.Option("--all", help="Export rejected conversations too.")] = False,
+    include_rejected: Annotated[
+        bool, typer.Option("--all", help="Export rejected conversations too.")
+    ] = False,
 ) -> None:
     """Export conversations (accepted only, by default) without the hidden sub-task hints."""
     sessions = open_store(db)
-    progress = Progress(SpinnerColumn(), TextColumn("exporting"), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console)
+    progress = Progress(
+        SpinnerColumn(), TextColumn("exporting"), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
     with progress:
         handle = progress.add_task("export", total=None)
         try:
             count = export_conversations(
-                sessions, fmt, out, run_id=run, status=None if include_rejected else "accepted",
+                sessions,
+                fmt,
+                out,
+                run_id=run,
+                status=None if include_rejected else "accepted",
                 on_record=lambda n: progress.update(handle, completed=n),
             )
         except ExportError as exc:

@@ -48,10 +48,14 @@ def _print_turn(index: int, turn: UserTurn | AssistantTurn | ToolTurn) -> None:
             parts.append(f"[bold]final:[/bold] {turn.final_answer}")
         if turn.format_error:
             parts.append(f"[red]format error:[/red] {turn.format_error}")
-        console.print(Panel(_group(parts), title=f"[{index}] assistant", title_align="left", border_style="green"))
+        console.print(
+            Panel(_group(parts), title=f"[{index}] assistant", title_align="left", border_style="green")
+        )
     else:
-        rows = [{"name": r.name, "results": r.results} if r.error is None else {"name": r.name, "error": r.error}
-                for r in turn.results]
+        rows = [
+            {"name": r.name, "results": r.results} if r.error is None else {"name": r.name, "error": r.error}
+            for r in turn.results
+        ]
         console.print(Panel(_json(rows), title=f"[{index}] tool", title_align="left", border_style="yellow"))
 
 
@@ -64,7 +68,9 @@ def _group(parts: list[Any]) -> Any:
 @app.command()
 @cli_errors
 def show(
-    conversation_id: Annotated[int, typer.Argument(help="Conversation id (see `button stats` / `button sql`).")],
+    conversation_id: Annotated[
+        int, typer.Argument(help="Conversation id (see `button stats` / `button sql`).")
+    ],
     db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored conversation as JSON.")] = False,
 ) -> None:
@@ -79,15 +85,29 @@ def show(
         console.print_json(conv.model_dump_json() if hasattr(conv, "model_dump_json") else json.dumps(conv))
         return
     task = conv.task
-    console.print(Panel(
-        f"{task.instruction}\n\n[dim]strategy {task.strategy.value} · {len(task.subtasks)} sub-tasks · "
-        f"run {conv.run_id} · task {conv.task_id} · {conv.status}"
-        + (f" ({conv.rejected_by})" if conv.rejected_by else "") + "[/dim]",
-        title=f"conversation {conv.id}", title_align="left", border_style="bold"))
-    hints = "\n".join(f"{s.index + 1}. {s.instruction}  [dim]{', '.join(s.functions) or 'no function'}[/dim]"
-                      for s in task.subtasks)
-    console.print(Panel(hints, title="sub-task hints (hidden from training data)", title_align="left",
-                        border_style="magenta"))
+    console.print(
+        Panel(
+            f"{task.instruction}\n\n[dim]strategy {task.strategy.value} · {len(task.subtasks)} sub-tasks · "
+            f"run {conv.run_id} · task {conv.task_id} · {conv.status}"
+            + (f" ({conv.rejected_by})" if conv.rejected_by else "")
+            + "[/dim]",
+            title=f"conversation {conv.id}",
+            title_align="left",
+            border_style="bold",
+        )
+    )
+    hints = "\n".join(
+        f"{s.index + 1}. {s.instruction}  [dim]{', '.join(s.functions) or 'no function'}[/dim]"
+        for s in task.subtasks
+    )
+    console.print(
+        Panel(
+            hints,
+            title="sub-task hints (hidden from training data)",
+            title_align="left",
+            border_style="magenta",
+        )
+    )
     console.print(f"[dim]functions offered: {', '.join(f.name for f in task.functions)}[/dim]")
     for index, turn in enumerate(conv.trajectory.turns):
         _print_turn(index, turn)

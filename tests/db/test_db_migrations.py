@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from alembic import command
 from db.engine import (
     DatabaseError,
     alembic_config,

@@ -10,6 +10,7 @@ from autogen_core.models import (
     AssistantMessage,
     FunctionExecutionResult,
     FunctionExecutionResultMessage,
+    LLMMessage,
     SystemMessage,
     UserMessage,
 )
@@ -17,7 +18,7 @@ from autogen_core.models import (
 from roles.offline import CLARIFICATION_REPLY, OfflineAssistantClient, OfflineUserClient
 from roles.scripted import ScriptedReply
 
-START = [SystemMessage(content="system"), UserMessage(content="request", source="u")]
+START: list[LLMMessage] = [SystemMessage(content="system"), UserMessage(content="request", source="u")]
 
 
 def _results(*items: tuple[str, str, object, bool]) -> FunctionExecutionResultMessage:
@@ -32,7 +33,7 @@ def _results(*items: tuple[str, str, object, bool]) -> FunctionExecutionResultMe
 def test_user_opens_with_the_instruction_then_goes_ahead(tiny_sequential_task) -> None:
     user = OfflineUserClient(tiny_sequential_task)
     assert user.decide([SystemMessage(content="s")], []) == tiny_sequential_task.instruction
-    later = [
+    later: list[LLMMessage] = [
         SystemMessage(content="s"),
         AssistantMessage(content="x", source="me"),
         UserMessage(content="?", source="a"),
@@ -49,7 +50,7 @@ def test_plan_then_parallel_calls_then_filled_reference_then_answer(tiny_paralle
         ("call_s0_0", "get_book_author"),
         ("call_s1_0", "get_book_publication_year"),
     ]
-    history = [
+    history: list[LLMMessage] = [
         *START,
         AssistantMessage(content=first.content, thought=first.thought, source="a"),
         _results(
@@ -80,7 +81,7 @@ def test_one_call_per_turn_when_parallel_is_off_or_policy_is_sequential(
 def test_a_tool_error_gives_a_final_answer_not_a_crash(tiny_sequential_task) -> None:
     assistant = OfflineAssistantClient(tiny_sequential_task, parallel=True)
     call = FunctionCall(id="call_s0_0", name="get_book_author", arguments="{}")
-    history = [
+    history: list[LLMMessage] = [
         *START,
         AssistantMessage(content=[call], source="a"),
         _results(("call_s0_0", "get_book_author", "no book titled 'X'", True)),

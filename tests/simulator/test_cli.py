@@ -37,8 +37,14 @@ def test_generate_prints_summary_tables(generated: str) -> None:
 
 
 def test_every_offline_conversation_is_accepted(generated: str) -> None:
-    code, out = button("sql", "SELECT status, COUNT(*) AS n FROM conversations GROUP BY status",
-                       "--db", generated, "--format", "json")
+    code, out = button(
+        "sql",
+        "SELECT status, COUNT(*) AS n FROM conversations GROUP BY status",
+        "--db",
+        generated,
+        "--format",
+        "json",
+    )
     assert code == 0, out
     assert json.loads(out) == [{"status": "accepted", "n": 40}]
 
@@ -66,12 +72,20 @@ def test_export_has_no_hints_and_button_format(generated: str, tmp_path: Path) -
 
 
 def test_sql_formats_and_refuses_writes(generated: str) -> None:
-    code, out = button("sql", "SELECT id, status FROM conversations ORDER BY id LIMIT 2", "--db", generated,
-                       "--format", "csv")
+    code, out = button(
+        "sql",
+        "SELECT id, status FROM conversations ORDER BY id LIMIT 2",
+        "--db",
+        generated,
+        "--format",
+        "csv",
+    )
     assert code == 0 and out.splitlines()[0] == "id,status"
     code, out = button("sql", "DELETE FROM conversations", "--db", generated)
     assert code == 1 and "read-only" in out
-    code, out = button("sql", "SELECT COUNT(*) AS n FROM conversations", "--db", generated, "--format", "json")
+    code, out = button(
+        "sql", "SELECT COUNT(*) AS n FROM conversations", "--db", generated, "--format", "json"
+    )
     assert json.loads(out) == [{"n": 40}]
 
 

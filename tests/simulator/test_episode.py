@@ -7,7 +7,13 @@ import json
 from types import ModuleType
 
 import pytest
-from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, SystemMessage, UserMessage
+from autogen_core.models import (
+    AssistantMessage,
+    FunctionExecutionResultMessage,
+    LLMMessage,
+    SystemMessage,
+    UserMessage,
+)
 
 from roles.offline import CLARIFICATION_REPLY, OfflineUserClient
 from simulator.build import offline_clients
@@ -30,7 +36,7 @@ class RecordingUser(OfflineUserClient):
 
     def __init__(self, task) -> None:
         super().__init__(task)
-        self.seen: list[list[object]] = []
+        self.seen: list[list[LLMMessage]] = []
 
     def decide(self, messages, tools):
         self.seen.append(list(messages))
@@ -108,6 +114,7 @@ def test_assistant_context_is_native_for_native_calls_and_text_for_text(
     assert "Private guidance" in second[0].content  # hints on by default
     assert isinstance(second[-2], AssistantMessage) and second[-2].content == text_call
     assert isinstance(second[-1], UserMessage)
+    assert isinstance(second[-1].content, str)
     assert json.loads(second[-1].content)[0]["results"] == {"author": "F. Scott Fitzgerald"}
 
 

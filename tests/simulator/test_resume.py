@@ -1,4 +1,4 @@
-"""Interrupting `button generate` (kill -9 and Ctrl-C) and finishing with --resume: nothing lost, no duplicates."""
+"""Interrupting `button generate` (kill -9, Ctrl-C) then --resume: nothing lost, nothing duplicated."""
 
 from __future__ import annotations
 
@@ -14,8 +14,21 @@ N = 160
 
 
 def _start(db: Path, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "simulator.cli", "generate", "--n", str(N), "--seed", "11",
-               "--db", f"sqlite:///{db}", "--concurrency", "2", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "simulator.cli",
+        "generate",
+        "--n",
+        str(N),
+        "--seed",
+        "11",
+        "--db",
+        f"sqlite:///{db}",
+        "--concurrency",
+        "2",
+        *extra,
+    ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -39,8 +52,21 @@ def _wait_for_conversations(db: Path, proc: subprocess.Popen[bytes], at_least: i
 
 def _resume_and_check(db: Path) -> None:
     resumed = subprocess.run(
-        [sys.executable, "-m", "simulator.cli", "generate", "--resume", "1", "--db", f"sqlite:///{db}",
-         "--workers", "0"], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "simulator.cli",
+            "generate",
+            "--resume",
+            "1",
+            "--db",
+            f"sqlite:///{db}",
+            "--workers",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert _count(db, "SELECT COUNT(*) FROM tasks") == N
@@ -49,7 +75,10 @@ def _resume_and_check(db: Path) -> None:
     assert _count(db, "SELECT COUNT(*) FROM conversations WHERE status = 'accepted'") == N
     assert _count(db, "SELECT COUNT(*) FROM runs") == 1
     assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == 1
-    orphans = "SELECT COUNT(*) FROM messages m LEFT JOIN conversations c ON c.id = m.conversation_id WHERE c.id IS NULL"
+    orphans = (
+        "SELECT COUNT(*) FROM messages m LEFT JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE c.id IS NULL"
+    )
     assert _count(db, orphans) == 0
 
 

@@ -60,8 +60,11 @@ def test_parallel_sentence_follows_the_run(sessions, tmp_path: Path) -> None:  #
     off = _records(sessions, tmp_path, run_id=2)[0]["messages"][0]["content"]
     assert on != off
     multi_call_turns = [
-        m for r in _records(sessions, tmp_path, run_id=2) for m in r["messages"]
-        if m["role"] == "assistant" and "<call>" in m["content"]
+        m
+        for r in _records(sessions, tmp_path, run_id=2)
+        for m in r["messages"]
+        if m["role"] == "assistant"
+        and "<call>" in m["content"]
         and len(json.loads(m["content"].split("<call>")[1].split("</call>")[0])) > 1
     ]
     assert multi_call_turns == []
