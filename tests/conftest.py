@@ -1,4 +1,4 @@
-"""Shared database fixtures: a fresh SQLite file or PostgreSQL database per test.
+"""Shared fixtures: a fresh SQLite file or PostgreSQL database per test, and the tiny hand-written world.
 
 `db_url` is parametrized over both backends, so a storage test written once runs on each. PostgreSQL is
 a real throw-away cluster (tests/pg.py) started once per session, only when a test asks for it. Without
@@ -36,6 +36,7 @@ def load_test_module(name: str, path: Path) -> ModuleType:
 
 
 pg = load_test_module("button_tests_pg", Path(__file__).with_name("pg.py"))
+tiny = load_test_module("button_tests_tiny_world", Path(__file__).parent / "simulator" / "tiny_world.py")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -93,3 +94,24 @@ def engine(db_url: str) -> Iterator[Engine]:
 def sessions(engine: Engine) -> sessionmaker[Session]:
     """Session factory on the migrated database."""
     return session_factory(engine)
+
+
+@pytest.fixture
+def tiny_world() -> ModuleType:
+    """The hand-written tiny book world (tests/simulator/tiny_world.py) for role and episode tests."""
+    return tiny
+
+
+@pytest.fixture
+def tiny_executor() -> Any:
+    return tiny.TinyExecutor()
+
+
+@pytest.fixture
+def tiny_sequential_task() -> Any:
+    return tiny.sequential_task()
+
+
+@pytest.fixture
+def tiny_parallel_task() -> Any:
+    return tiny.parallel_task()
