@@ -1,6 +1,6 @@
 """Time the store's hot path: N add_conversation calls, one transaction each (not a test).
 
-    .venv/bin/python tests/db/bench_store.py [--n 2000] [--url sqlite:///...]
+    .venv/bin/python bench/store.py [--n 2000] [--url sqlite:///...]
 
 Each conversation has 10 turns, 4 calls and 7 checks, like the main job's. Prints conversations per
 second for writing, and for reading back with iter_conversations.
@@ -23,7 +23,7 @@ from simulator.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn, 
 
 def _samples() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        "bench_db_samples", Path(__file__).with_name("db_samples.py")
+        "bench_db_samples", Path(__file__).resolve().parents[1] / "tests" / "db" / "db_samples.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
