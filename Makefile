@@ -20,7 +20,6 @@ setup: $(BIN)/button
 ## The main job on the offline default: generate, verify, store, export. No API key, GPU or network.
 demo: setup
 	$(BIN)/button generate --n $(N) --seed $(SEED) --db $(DB)
-	$(BIN)/button stats --db $(DB)
 	$(BIN)/button export --format button --db $(DB) --out out/button_instruct.jsonl
 
 test: setup
