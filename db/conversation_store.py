@@ -17,7 +17,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from composition.schema import CompositionalTask
-from db.models import Base, Check, Conversation, Message, ToolCallRow
+from db.models import Base, Check, Conversation, Message, TaskRow, ToolCallRow
 from db.task_store import load_tasks
 from simulator.trajectory import (
     AssistantTurn,
@@ -318,20 +318,39 @@ def load_conversation(session: Session, conversation_id: int) -> StoredConversat
 
 
 def iter_conversations(
-    session: Session, *, run_id: int | None = None, status: str | None = "accepted", batch: int = 200
+    session: Session,
+    *,
+    run_id: int | None = None,
+    status: str | None = "accepted",
+    strategy: str | None = None,
+    n_subtasks: int | None = None,
+    depth: int | None = None,
+    assistant_model: str | None = None,
+    batch: int = 200,
 ) -> Iterator[StoredConversation]:
-    """Conversations by id, optionally of one run and one status, loaded `batch` at a time.
+    """Conversations by id, filtered in SQL (None means any), loaded `batch` at a time.
 
-    Keyset pagination (id > last seen) keeps memory flat and holds no cursor open between batches.
+    Filters: run, verdict status, the task's strategy, number of sub-tasks and depth (longest chain), and
+    the assistant's model name. Keyset pagination (id > last seen) keeps memory flat and holds no cursor
+    open between batches.
     """
+    query = select(Conversation).order_by(Conversation.id).limit(batch)
+    equal: list[tuple[Any, Any]] = [
+        (Conversation.run_id, run_id),
+        (Conversation.status, status),
+        (Conversation.assistant_model, assistant_model),
+        (TaskRow.strategy, strategy),
+        (TaskRow.n_subtasks, n_subtasks),
+        (TaskRow.depth, depth),
+    ]
+    if strategy is not None or n_subtasks is not None or depth is not None:
+        query = query.join(TaskRow, TaskRow.id == Conversation.task_id)
+    for column, value in equal:
+        if value is not None:
+            query = query.where(column == value)
     last_id = 0
     while True:
-        query = select(Conversation).where(Conversation.id > last_id).order_by(Conversation.id).limit(batch)
-        if run_id is not None:
-            query = query.where(Conversation.run_id == run_id)
-        if status is not None:
-            query = query.where(Conversation.status == status)
-        rows = session.scalars(query).all()
+        rows = session.scalars(query.where(Conversation.id > last_id)).all()
         if not rows:
             return
         yield from load_conversations(session, rows)
