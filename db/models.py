@@ -41,6 +41,7 @@ __all__ = [
     "TaskFunction",
     "TaskRow",
     "ToolCallRow",
+    "TrainingRun",
 ]
 
 JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -241,3 +242,26 @@ class Check(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     applicable: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str]
+
+
+class TrainingRun(Base):
+    """One `button train` invocation: what it trained on (file, hash, export manifest), its settings,
+    how many examples it kept, and its loss curve, so a model folder can be traced back to its data."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    base_model: Mapped[str]
+    data_file: Mapped[str]
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    data_manifest: Mapped[dict[str, Any] | None]
+    config: Mapped[dict[str, Any]]
+    n_examples: Mapped[int | None]
+    n_dropped: Mapped[int | None]
+    n_truncated: Mapped[int | None]
+    final_loss: Mapped[float | None] = mapped_column(Float)
+    loss_history: Mapped[list[Any] | None]
+    output_dir: Mapped[str]
+    created_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

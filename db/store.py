@@ -22,6 +22,12 @@ from db.conversation_store import (
 )
 from db.models import Run
 from db.task_store import add_tasks, load_task, load_tasks, pending_tasks, spec_hash, task_count
+from db.training_store import (  # noqa: F401  (re-exported)
+    TRAINING_STATUSES,
+    create_training_run,
+    finish_training_run,
+    get_training_run,
+)
 
 __all__ = [
     "MODEL_ROLES",
