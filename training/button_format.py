@@ -1,33 +1,8 @@
-"""BUTTONInstruct records: one stored conversation as {"messages": [...]} without the sub-task hints.
-
-The system prompt lists the tools and the call/answer tags (the same text the simulated assistant saw,
-minus the hidden hint block); assistant turns are rendered in the tag format; each tool turn is a JSON
-list of {name, arguments, results}, one entry per call of the preceding assistant turn.
-"""
+"""Kept so `from training.button_format import button_record` goes on working: the format now lives in
+training/formats/button.py, beside the other export formats."""
 
 from __future__ import annotations
 
-from typing import Any
+from training.formats.button import button_record, parse_button
 
-from db.store import StoredConversation
-from roles.format import render_assistant_text, render_tool_results
-from roles.prompts import button_system_prompt
-from simulator.trajectory import AssistantTurn, ToolTurn, UserTurn
-
-__all__ = ["button_record"]
-
-
-def button_record(conversation: StoredConversation) -> dict[str, Any]:
-    """The BUTTONInstruct record of one conversation."""
-    task, trajectory = conversation.task, conversation.trajectory
-    messages: list[dict[str, str]] = [
-        {"role": "system", "content": button_system_prompt(task.functions, trajectory.parallel)}
-    ]
-    for turn in trajectory.turns:
-        if isinstance(turn, UserTurn):
-            messages.append({"role": "user", "content": turn.content})
-        elif isinstance(turn, AssistantTurn):
-            messages.append({"role": "assistant", "content": render_assistant_text(turn)})
-        elif isinstance(turn, ToolTurn):
-            messages.append({"role": "tool", "content": render_tool_results(turn)})
-    return {"messages": messages}
+__all__ = ["button_record", "parse_button"]

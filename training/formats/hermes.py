@@ -1,0 +1,89 @@
+"""Hermes function-calling records: tools in the system prompt, calls and results as tagged JSON text.
+
+The layout of the Hermes/Qwen family of tool-calling models, for trainers that only see plain
+role/content messages: the system prompt lists the functions inside `<tools>...</tools>`, every call is
+its own `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` after the assistant's plan or
+observation, and a tool message holds one `<tool_response>{"name": ..., "content": ...}</tool_response>`
+per result. Roles are system, user, assistant and tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from db.store import StoredConversation
+from roles.format import ParsedCall
+from simulator.trajectory import AssistantTurn, ToolTurn, UserTurn
+from training.formats.common import (
+    ParsedExchange,
+    assistant_reply,
+    dumps,
+    native_system_prompt,
+    openai_tools,
+    result_payload,
+)
+
+__all__ = ["hermes_record", "hermes_system_prompt", "parse_hermes"]
+
+_CALL = re.compile(r"<tool_call>\n(.*?)\n</tool_call>", re.DOTALL)
+_RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.DOTALL)
+
+
+def hermes_system_prompt(tools: list[dict[str, Any]], parallel: bool) -> str:
+    """The native rules plus the function signatures and the tag to call them with."""
+    listing = "\n".join(dumps(tool) for tool in tools)
+    return (
+        f"{native_system_prompt(parallel)}\n\n"
+        f"The functions' signatures, one JSON object per line:\n<tools>\n{listing}\n</tools>\n\n"
+        "Write each call as a JSON object with the function's name and arguments inside tags:\n"
+        '<tool_call>\n{"name": "<function name>", "arguments": {<arguments>}}\n</tool_call>\n'
+        "Each result comes back inside <tool_response></tool_response> tags."
+    )
+
+
+def _assistant_text(turn: AssistantTurn) -> str:
+    parts = [assistant_reply(turn)] if assistant_reply(turn) else []
+    parts.extend(
+        f"<tool_call>\n{dumps({'name': c.name, 'arguments': c.arguments})}\n</tool_call>"
+        for c in turn.tool_calls
+    )
+    return "\n".join(parts)
+
+
+def _tool_text(turn: ToolTurn) -> str:
+    return "\n".join(
+        f"<tool_response>\n{dumps({'name': r.name, 'content': result_payload(r)})}\n</tool_response>"
+        for r in turn.results
+    )
+
+
+def hermes_record(conversation: StoredConversation) -> dict[str, Any]:
+    """The Hermes-style record of one conversation."""
+    trajectory = conversation.trajectory
+    system = hermes_system_prompt(openai_tools(conversation.task.functions), trajectory.parallel)
+    messages: list[dict[str, str]] = [{"role": "system", "content": system}]
+    for turn in trajectory.turns:
+        if isinstance(turn, UserTurn):
+            messages.append({"role": "user", "content": turn.content})
+        elif isinstance(turn, AssistantTurn):
+            messages.append({"role": "assistant", "content": _assistant_text(turn)})
+        elif isinstance(turn, ToolTurn):
+            messages.append({"role": "tool", "content": _tool_text(turn)})
+    return {"messages": messages}
+
+
+def parse_hermes(record: dict[str, Any]) -> list[ParsedExchange]:
+    """The `<tool_call>` blocks of each assistant message and the `<tool_response>` blocks after it."""
+    exchanges: list[ParsedExchange] = []
+    for message in record["messages"]:
+        if message["role"] == "assistant":
+            calls = [json.loads(body) for body in _CALL.findall(message["content"])]
+            if calls:
+                parsed = [ParsedCall(name=c["name"], arguments=c["arguments"]) for c in calls]
+                exchanges.append(ParsedExchange(calls=parsed))
+        elif message["role"] == "tool" and exchanges:
+            responses = [json.loads(body) for body in _RESPONSE.findall(message["content"])]
+            exchanges[-1].results.extend(r["content"] for r in responses)
+    return exchanges

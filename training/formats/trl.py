@@ -1,0 +1,76 @@
+"""TRL conversational records: `messages` with dict-valued tool-call arguments, `tools` as a JSON string.
+
+What `SFTTrainer` hands to `apply_chat_template(messages, tools=...)`. Arguments are dicts, because chat
+templates render them with `tojson` and a string would come out double-encoded; `tools` is a JSON string,
+because Arrow would otherwise merge every function's parameter schema into one struct and fill the gaps
+with nulls (notes/stack.md 3.2-3.4). Tool messages carry the function's name and the call id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from db.store import StoredConversation
+from roles.format import ParsedCall
+from simulator.trajectory import AssistantTurn, ToolResult, ToolTurn, UserTurn
+from training.formats.common import (
+    ParsedExchange,
+    assistant_reply,
+    dumps,
+    native_system_prompt,
+    openai_tools,
+    result_payload,
+)
+
+__all__ = ["parse_trl", "trl_record"]
+
+
+def _assistant_message(turn: AssistantTurn) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": assistant_reply(turn)}
+    if turn.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in turn.tool_calls
+        ]
+    return message
+
+
+def _tool_message(result: ToolResult) -> dict[str, Any]:
+    content = dumps(result_payload(result))
+    return {"role": "tool", "name": result.name, "tool_call_id": result.call_id, "content": content}
+
+
+def trl_record(conversation: StoredConversation) -> dict[str, Any]:
+    """The TRL conversational record of one conversation."""
+    trajectory = conversation.trajectory
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": native_system_prompt(trajectory.parallel)}
+    ]
+    for turn in trajectory.turns:
+        if isinstance(turn, UserTurn):
+            messages.append({"role": "user", "content": turn.content})
+        elif isinstance(turn, AssistantTurn):
+            messages.append(_assistant_message(turn))
+        elif isinstance(turn, ToolTurn):
+            messages.extend(_tool_message(r) for r in turn.results)
+    return {"messages": messages, "tools": dumps(openai_tools(conversation.task.functions))}
+
+
+def _parsed_call(function: dict[str, Any]) -> ParsedCall:
+    arguments = function["arguments"]
+    if not isinstance(arguments, dict):  # a JSON string here would be double-encoded by templates
+        raise ValueError(f"{function['name']}: arguments are a {type(arguments).__name__}, not a dict")
+    return ParsedCall(name=function["name"], arguments=arguments)
+
+
+def parse_trl(record: dict[str, Any]) -> list[ParsedExchange]:
+    """The calls of each assistant `tool_calls` list and the `tool` messages after it, in order."""
+    exchanges: list[ParsedExchange] = []
+    for message in record["messages"]:
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            calls = [_parsed_call(c["function"]) for c in message["tool_calls"]]
+            exchanges.append(ParsedExchange(calls=calls))
+        elif message["role"] == "tool" and exchanges:
+            exchanges[-1].results.append(json.loads(message["content"]))
+    return exchanges
