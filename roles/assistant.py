@@ -24,6 +24,7 @@ from autogen_core.models import (
     FunctionExecutionResult,
     FunctionExecutionResultMessage,
     LLMMessage,
+    RequestUsage,
     SystemMessage,
     UserMessage,
 )
@@ -32,7 +33,7 @@ from autogen_core.tools import ParametersSchema, ToolSchema
 from composition.schema import FunctionSpec, SubTask
 from roles.format import parse_assistant_text, render_tool_results
 from roles.messages import AssistantTurnMessage, turn_message, turn_of, usage_from
-from roles.prompts import button_system_prompt, hint_block
+from roles.prompts import assistant_feedback, button_system_prompt, hint_block, native_system_prompt
 from simulator.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 
 __all__ = ["AssistantRole", "tool_schema", "turn_from_calls", "turn_from_text"]
@@ -99,14 +100,22 @@ class AssistantRole(BaseChatAgent):
         parallel: bool,
         subtasks: Sequence[SubTask] | None = None,
         model_name: str = "",
+        native: bool | None = None,
+        format_retries: int = 0,
     ) -> None:
+        """`native`: send the functions as API tools (None: whenever the client supports function calling,
+        with the BUTTON prompt either way, as the offline clients expect). `format_retries`: how often a
+        malformed reply is sent back with the problem before it is recorded as it is."""
         super().__init__(name, description="Solves the user's task by calling functions.")
         self._client = client
         self._model_name = model_name
-        system = button_system_prompt(functions, parallel) + (hint_block(subtasks) if subtasks else "")
+        self._format_retries = format_retries
+        self._names = {f.name for f in functions}
+        prompt = native_system_prompt(parallel) if native else button_system_prompt(functions, parallel)
+        system = prompt + (hint_block(subtasks) if subtasks else "")
         self._context: list[LLMMessage] = [SystemMessage(content=system)]
-        native = bool(client.model_info.get("function_calling", False))
-        self._tools = [tool_schema(f) for f in functions] if native else []
+        self._native = bool(client.model_info.get("function_calling", False)) if native is None else native
+        self._tools = [tool_schema(f) for f in functions] if self._native else []
         self._native_ids: set[str] = set()  # calls made natively: their results go back as tool messages
         self._seen_ids: set[str] = set()
         self._turn_no = 0
@@ -153,10 +162,46 @@ class AssistantRole(BaseChatAgent):
         turn = _dedupe_ids(turn, self._seen_ids, self._turn_no)
         return turn, AssistantMessage(content=result.content, thought=result.thought, source=self.name)
 
-    async def _repair(self, turn: AssistantTurn, cancellation_token: CancellationToken) -> AssistantTurn:
-        """Hook for a malformed turn. Retrying with feedback is a later issue: today the turn stands as is
-        (it counts, is recorded with its format_error, and the episode continues or ends by the rules)."""
-        return turn
+    def _problem(self, turn: AssistantTurn) -> str | None:
+        """Why a turn cannot be used as it is: a format error, or a call to a function not offered."""
+        if turn.format_error is not None:
+            return turn.format_error
+        unknown = [c.name for c in turn.tool_calls if c.name not in self._names]
+        if unknown:
+            return f"unknown function {unknown[0]!r}; offered: {', '.join(sorted(self._names))}"
+        return None
+
+    async def _ask(self, cancellation_token: CancellationToken) -> tuple[AssistantTurn, RequestUsage]:
+        result = await self._client.create(
+            self._context, tools=self._tools, cancellation_token=cancellation_token
+        )
+        turn, llm_message = self._normalize(result)
+        self._context.append(llm_message)
+        return turn, result.usage
+
+    async def _repair(
+        self, turn: AssistantTurn, usage: RequestUsage, cancellation_token: CancellationToken
+    ) -> tuple[AssistantTurn, RequestUsage]:
+        """Send a malformed reply's problem back and ask again, up to `format_retries` times.
+
+        Only the last reply stays in the context (failed attempts and feedback are dropped), so the
+        context matches the recorded trajectory; a reply still malformed is recorded with its error.
+        Tokens of every attempt count towards the turn's usage.
+        """
+        first = len(self._context) - 1
+        for _ in range(self._format_retries):
+            problem = self._problem(turn)
+            if problem is None:
+                break
+            feedback = assistant_feedback(problem, self._native)
+            self._context.append(UserMessage(content=feedback, source="format_check"))
+            turn, more = await self._ask(cancellation_token)
+            usage = RequestUsage(
+                prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
+                completion_tokens=usage.completion_tokens + more.completion_tokens,
+            )
+        del self._context[first:-1]
+        return turn, usage
 
     async def on_messages(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
@@ -164,15 +209,11 @@ class AssistantRole(BaseChatAgent):
         self._absorb(messages)
         self._turn_no += 1
         start = time.perf_counter()
-        result = await self._client.create(
-            self._context, tools=self._tools, cancellation_token=cancellation_token
-        )
+        turn, usage = await self._ask(cancellation_token)
+        if self._format_retries and self._problem(turn) is not None:
+            turn, usage = await self._repair(turn, usage, cancellation_token)
         latency = (time.perf_counter() - start) * 1000.0
-        turn, llm_message = self._normalize(result)
-        self._context.append(llm_message)
-        if turn.format_error is not None:
-            turn = await self._repair(turn, cancellation_token)
-        turn = turn.model_copy(update={"usage": usage_from(result.usage, latency, self._model_name)})
+        turn = turn.model_copy(update={"usage": usage_from(usage, latency, self._model_name)})
         return Response(chat_message=turn_message(turn, self.name))
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:

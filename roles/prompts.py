@@ -16,8 +16,12 @@ __all__ = [
     "PARALLEL_OFF",
     "PARALLEL_ON",
     "USER_OPENING_CUE",
+    "assistant_feedback",
     "button_system_prompt",
     "hint_block",
+    "native_system_prompt",
+    "tool_feedback",
+    "tool_history_block",
     "tool_system_prompt",
     "user_system_prompt",
 ]
@@ -54,6 +58,57 @@ def button_system_prompt(functions: Sequence[FunctionSpec], parallel: bool) -> s
     return _ASSISTANT_RULES.format(tools=tools, parallel=PARALLEL_ON if parallel else PARALLEL_OFF)
 
 
+_NATIVE_RULES = """\
+You are a capable assistant who solves the user's request by calling the functions you are given
+through the function-calling interface.
+
+How to reply:
+- Begin with a short note: your plan on the first turn, afterwards what you learned and what comes next.
+- Then call functions, with arguments that fit their parameters. Use only the functions you are given.
+- When you have everything you need, reply with <final>your answer to the user</final>.
+- If something essential is missing, ask the user in plain text.
+{parallel}"""
+
+_NATIVE_PARALLEL_ON = "You may make several independent calls at once; you get all results together."
+_NATIVE_PARALLEL_OFF = "Make exactly one call at a time; wait for its result before making the next."
+
+
+def native_system_prompt(parallel: bool) -> str:
+    """The assistant prompt when functions travel as native tools (the API carries their schemas)."""
+    return _NATIVE_RULES.format(parallel=_NATIVE_PARALLEL_ON if parallel else _NATIVE_PARALLEL_OFF)
+
+
+def assistant_feedback(problem: str, native: bool) -> str:
+    """What a malformed assistant reply is told before it is asked again."""
+    how = (
+        "call functions through the function-calling interface with a JSON object of arguments, "
+        "or answer with <final>...</final>"
+        if native
+        else 'end with exactly one <call>[{"name": ..., "arguments": {...}}]</call> block of valid JSON, '
+        "or with one <final>...</final> block"
+    )
+    return f"Your last reply could not be used: {problem}. Reply again: a short note, then {how}."
+
+
+def tool_feedback(problem: str) -> str:
+    """What a tool simulator whose reply did not fit the `responses` schema is told before a retry."""
+    return (
+        f"That reply cannot be used: {problem}. Reply again with only one JSON object that follows "
+        "the function's `responses` schema."
+    )
+
+
+def tool_history_block(history: Sequence[str]) -> str:
+    """Earlier calls of the same conversation and their results, so simulated values stay consistent."""
+    if not history:
+        return ""
+    lines = "\n".join(history)
+    return (
+        "\n\nCalls already answered in this conversation (stay consistent with them; the same entity "
+        f"keeps the same facts):\n{lines}"
+    )
+
+
 def hint_block(subtasks: Sequence[SubTask]) -> str:
     """The hidden top-down hint: the sub-task decomposition, appended to the prompt while simulating."""
     lines = ["", "Private guidance (do not mention it): the request breaks down into these steps."]
@@ -72,7 +127,8 @@ def user_system_prompt(instruction: str) -> str:
         f"{instruction}\n\n"
         "Ask for it in your own words, in one message, with every detail the assistant needs. Do not "
         "describe steps or mention any function or tool. If the assistant asks you something, answer "
-        "briefly from what you know above; never invent new requirements."
+        "briefly from what you know above; if you do not know, tell it to go ahead with what it has. "
+        "Never invent new requirements. Write only your message, nothing else."
     )
 
 

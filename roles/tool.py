@@ -3,6 +3,11 @@
 Arguments are checked against the spec's JSON Schema before the client is asked, so an unknown function
 or invalid arguments become an error result without a model call; the client's reply must be a JSON
 object that fits the spec's `responses`. Calls of one turn are independent, so they run concurrently.
+
+For an LLM simulator (`format_retries` > 0) a reply that is not JSON or does not fit `responses` is sent
+back with the problem and asked again; the last problem is recorded as the call's error. With `history`
+on, the simulator also sees the earlier calls of the conversation and their results, so the values it
+invents stay consistent (the same flight keeps its price).
 """
 
 from __future__ import annotations
@@ -11,16 +16,24 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from autogen_agentchat.agents import BaseChatAgent
 from autogen_agentchat.base import Response
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core import CancellationToken
-from autogen_core.models import ChatCompletionClient, RequestUsage, SystemMessage, UserMessage
+from autogen_core.models import (
+    AssistantMessage,
+    ChatCompletionClient,
+    LLMMessage,
+    RequestUsage,
+    SystemMessage,
+    UserMessage,
+)
 
 from composition.schema import FunctionSpec
 from roles.messages import ToolTurnMessage, turn_message, turn_of, usage_from
-from roles.prompts import tool_system_prompt
+from roles.prompts import tool_feedback, tool_history_block, tool_system_prompt
 from simulator.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn
 from toolmock.validate import parse_tool_output, validate_arguments, validate_result
 
@@ -33,10 +46,20 @@ class ToolRole(BaseChatAgent):
     """Simulates function execution for the calls of the assistant's latest turn."""
 
     def __init__(
-        self, name: str, client: ChatCompletionClient, functions: Sequence[FunctionSpec], model_name: str = ""
+        self,
+        name: str,
+        client: ChatCompletionClient,
+        functions: Sequence[FunctionSpec],
+        model_name: str = "",
+        *,
+        format_retries: int = 0,
+        history: bool = False,
     ) -> None:
         super().__init__(name, description="Executes (simulates) the functions the assistant calls.")
         self._client = client
+        self._format_retries = format_retries
+        self._keep_history = history
+        self._history: list[str] = []
         self._model_name = model_name
         self._specs = {f.name: f for f in functions}
         self._prompts: dict[str, SystemMessage] = {}  # built lazily: most specs are called once at most
@@ -47,6 +70,8 @@ class ToolRole(BaseChatAgent):
         return (ToolTurnMessage,)
 
     def _system(self, spec: FunctionSpec) -> SystemMessage:
+        if self._history:
+            return SystemMessage(content=tool_system_prompt(spec) + tool_history_block(self._history))
         if spec.name not in self._prompts:
             self._prompts[spec.name] = SystemMessage(content=tool_system_prompt(spec))
         return self._prompts[spec.name]
@@ -64,19 +89,26 @@ class ToolRole(BaseChatAgent):
         if reason is not None:
             return self._error(call, f"invalid arguments: {reason}")
         request = json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
-        result = await self._client.create(
-            [self._system(spec), UserMessage(content=request, source=self.name)],
-            json_output=True if self._json_mode else None,
-            cancellation_token=cancellation_token,
-        )
-        if not isinstance(result.content, str):
-            return self._error(call, "tool simulator replied with function calls instead of a JSON result")
-        output, error = parse_tool_output(result.content)
-        if output is not None:
-            error = validate_result(spec, output)
+        messages: list[LLMMessage] = [self._system(spec), UserMessage(content=request, source=self.name)]
+        prompt = completion = 0
+        for attempt in range(self._format_retries + 1):
+            result = await self._client.create(
+                messages, json_output=True if self._json_mode else None, cancellation_token=cancellation_token
+            )
+            prompt += result.usage.prompt_tokens
+            completion += result.usage.completion_tokens
+            output, error, retryable = _checked(spec, result.content)
+            if error is None or not retryable or attempt == self._format_retries:
+                break
+            messages += [
+                AssistantMessage(content=str(result.content), source=self.name),
+                UserMessage(content=tool_feedback(error), source=self.name),
+            ]
         record = ToolResult(call_id=call.id, name=call.name, arguments=call.arguments)
         update = {"error": error} if error is not None else {"results": output}
-        return record.model_copy(update=update), result.usage
+        return record.model_copy(update=update), RequestUsage(
+            prompt_tokens=prompt, completion_tokens=completion
+        )
 
     async def on_messages(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
@@ -87,6 +119,8 @@ class ToolRole(BaseChatAgent):
             raise ValueError("the tool was asked to speak but the assistant's last turn has no calls")
         start = time.perf_counter()
         outcomes = await asyncio.gather(*(self._simulate(c, cancellation_token) for c in calls))
+        if self._keep_history:
+            self._history.extend(_history_line(r) for r, _ in outcomes)
         latency = (time.perf_counter() - start) * 1000.0
         tokens = RequestUsage(
             prompt_tokens=sum(u.prompt_tokens for _, u in outcomes),
@@ -96,4 +130,24 @@ class ToolRole(BaseChatAgent):
         return Response(chat_message=turn_message(turn, self.name))
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
-        return None
+        self._history.clear()
+
+
+def _checked(spec: FunctionSpec, content: object) -> tuple[dict[str, Any] | None, str | None, bool]:
+    """(result, None, _) for a usable reply, else (None, why, retryable). A failure the simulator
+    reports on purpose (`{"error": ...}`) is data, not a malformed reply: never retried."""
+    if not isinstance(content, str):
+        return None, "tool simulator replied with function calls instead of a JSON result", True
+    output, error = parse_tool_output(content)
+    if output is None:
+        assert error is not None
+        return None, error, error.startswith("tool reply ")
+    reason = validate_result(spec, output)
+    return (output, None, False) if reason is None else (None, reason, True)
+
+
+def _history_line(result: ToolResult) -> str:
+    outcome = {"error": result.error} if result.error is not None else result.results
+    return json.dumps(
+        {"name": result.name, "arguments": result.arguments, "results": outcome}, ensure_ascii=False
+    )

@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from composition.schema import CompositionalTask
 from composition.world import OfflineWorld
 from db import store
+from roles.ledger import TokenLedger
 from simulator.build import offline_clients
 from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig, run_episode
+from simulator.llm_batch import make_runtime, simulate_llm
 from simulator.trajectory import CheckResult, Trajectory
 from simulator.verify import verify
 
@@ -59,6 +61,8 @@ class BatchProgress:
     done: int = 0
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    left_pending: int = 0  # tasks not started because the budget was spent
+    ledger: TokenLedger | None = None  # LLM runs: tokens and requests per role
 
     def record(self, outcome: EpisodeOutcome) -> None:
         self.done += 1
@@ -128,7 +132,7 @@ def _reopen(
             raise RunError(f"run {run_id} does not exist in this database; `button stats` lists the runs")
         if run.kind != "generate":
             raise RunError(f"run {run_id} is a {run.kind!r} run; only generate runs can be resumed")
-        execution = {"workers": config.workers, "concurrency": config.concurrency}
+        execution = {"workers": config.workers, "concurrency": config.concurrency, "llm": config.llm}
         resumed = GenerateConfig.model_validate({**run.config, **execution})
         store.set_run_status(session, run_id, "running")
     return run_id, resumed
@@ -188,35 +192,64 @@ def _simulate_job(job: tuple[list[tuple[int, CompositionalTask]], GenerateConfig
     return simulate_chunk(*job)
 
 
+def _store_outcome(sessions: sessionmaker[Session], run_id: int, outcome: EpisodeOutcome) -> None:
+    with sessions.begin() as session:
+        store.add_conversation(
+            session,
+            run_id=run_id,
+            task_id=outcome.task_id,
+            trajectory=outcome.trajectory,
+            checks=outcome.checks,
+            models=outcome.models,
+        )
+
+
+def _simulate_with_llm(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    pending: list[tuple[int, CompositionalTask]],
+    config: GenerateConfig,
+    on_progress: Callable[[BatchProgress], None],
+    progress: BatchProgress,
+) -> None:
+    runtime = make_runtime(config)
+    progress.ledger = runtime.ledger
+
+    def keep(outcome: object) -> None:
+        assert isinstance(outcome, EpisodeOutcome)
+        _store_outcome(sessions, run_id, outcome)
+        progress.record(outcome)
+        on_progress(progress)
+
+    world = _world(config.world_seed)
+    progress.left_pending = asyncio.run(simulate_llm(pending, config, world, runtime, keep))
+
+
 def simulate_pending(
     sessions: sessionmaker[Session],
     run_id: int,
     config: GenerateConfig,
     on_progress: Callable[[BatchProgress], None] = lambda _: None,
 ) -> BatchProgress:
-    """Simulate every task of the run that has no conversation yet; mark the run finished."""
+    """Simulate every task of the run that has no conversation yet; mark the run finished (or
+    interrupted when the budget left tasks pending)."""
     with sessions() as session:
         pending = store.pending_tasks(session, run_id)
     progress = BatchProgress(total=len(pending))
     on_progress(progress)
     try:
-        for outcomes in _outcomes(pending, config):
-            for outcome in outcomes:
-                with sessions.begin() as session:
-                    store.add_conversation(
-                        session,
-                        run_id=run_id,
-                        task_id=outcome.task_id,
-                        trajectory=outcome.trajectory,
-                        checks=outcome.checks,
-                        models=outcome.models,
-                    )
-                progress.record(outcome)
-                on_progress(progress)
+        if config.uses_llm:
+            _simulate_with_llm(sessions, run_id, pending, config, on_progress, progress)
+        else:
+            for outcomes in _outcomes(pending, config):
+                for outcome in outcomes:
+                    _store_outcome(sessions, run_id, outcome)
+                    progress.record(outcome)
+                    on_progress(progress)
     except BaseException:
         with sessions.begin() as session:
             store.set_run_status(session, run_id, "interrupted")
         raise
     with sessions.begin() as session:
-        store.set_run_status(session, run_id, "finished")
+        store.set_run_status(session, run_id, "interrupted" if progress.left_pending else "finished")
     return progress

@@ -1,13 +1,23 @@
-"""Build the role clients of an episode. Today: the offline world's scripted clients."""
+"""Build the role clients of an episode: scripted offline clients, LLM clients, or a mix per role.
+
+LLM clients are built once per run and shared by every episode (they are stateless and async; the
+agents that hold conversation state are fresh per episode). Scripted clients are per task: they read
+the task's reference.
+"""
 
 from __future__ import annotations
 
 from composition.schema import CompositionalTask
+from roles.clients import build_role_client
 from roles.offline import OfflineAssistantClient, OfflineUserClient
+from roles.resilience import LLMRuntime, ManagedClient
+from simulator.config import GenerateConfig
 from simulator.episode import RoleClients
 from toolmock.offline import Executor, OfflineToolClient
 
-__all__ = ["offline_clients"]
+__all__ = ["SIMULATION_ROLES", "episode_clients", "llm_clients", "offline_clients"]
+
+SIMULATION_ROLES = ("user", "assistant", "tool")
 
 
 def offline_clients(
@@ -22,3 +32,38 @@ def offline_clients(
         assistant_model=f"offline-assistant-{policy}",
         tool_model="offline-tool",
     )
+
+
+def llm_clients(config: GenerateConfig, runtime: LLMRuntime) -> dict[str, ManagedClient]:
+    """One managed client per simulation role played by an LLM (offline roles are left out)."""
+    return {
+        role: build_role_client(
+            role, config.role(role), runtime, parallel=config.parallel, max_retries=config.llm.max_retries
+        )
+        for role in SIMULATION_ROLES
+        if config.role(role).spec.is_llm
+    }
+
+
+def episode_clients(
+    task: CompositionalTask,
+    executor: Executor,
+    config: GenerateConfig,
+    llm: dict[str, ManagedClient],
+    runtime: LLMRuntime | None = None,
+) -> RoleClients:
+    """The offline clients of the task with every LLM-played role swapped in, and how to drive them."""
+    clients = offline_clients(task, executor, parallel=config.parallel, policy=config.policy)
+    retries = config.max_format_retries
+    if "user" in llm:
+        clients.user, clients.user_model = llm["user"], llm["user"].model
+    if "assistant" in llm:
+        clients.assistant, clients.assistant_model = llm["assistant"], llm["assistant"].model
+        clients.assistant_native = config.role("assistant").format == "native"
+        clients.assistant_retries = retries
+    if "tool" in llm:
+        clients.tool, clients.tool_model = llm["tool"], llm["tool"].model
+        clients.tool_retries, clients.tool_history = retries, True
+    if runtime is not None:
+        clients.budget_exhausted = lambda: runtime.budget_exhausted
+    return clients

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from roles.model_config import LLM_ROLES, LLMExecution, RoleModel
 
 __all__ = ["DEFAULT_DB_URL", "GenerateConfig", "default_workers"]
 
@@ -35,7 +37,32 @@ class GenerateConfig(BaseModel):
         default_factory=default_workers, ge=0, le=64, description="Worker processes; 0 runs in-process."
     )
     concurrency: int = Field(default=32, ge=1, le=1024, description="Episodes in flight per worker.")
+    roles: dict[str, RoleModel] = Field(
+        default_factory=dict,
+        description="Model of each role (user, assistant, tool; composer, judge later); missing = offline.",
+    )
+    max_format_retries: int = Field(
+        default=2, ge=0, le=10, description="Times a malformed LLM reply is sent back with the problem."
+    )
+    llm: LLMExecution = Field(default_factory=LLMExecution, description="How LLM requests are made.")
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, RoleModel]) -> dict[str, RoleModel]:
+        unknown = set(roles) - set(LLM_ROLES)
+        if unknown:
+            raise ValueError(f"unknown role(s) {sorted(unknown)}; allowed: {', '.join(LLM_ROLES)}")
+        return roles
+
+    def role(self, name: str) -> RoleModel:
+        """The settings of a role (offline when not configured)."""
+        return self.roles.get(name) or RoleModel()
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether any simulation role is played by an LLM (then the run is in-process asyncio)."""
+        return any(self.role(r).spec.is_llm for r in ("user", "assistant", "tool"))
 
     def content(self) -> dict[str, Any]:
         """The fields that decide what the run produces (execution fields left out)."""
-        return self.model_dump(exclude={"workers", "concurrency"})
+        return self.model_dump(exclude={"workers", "concurrency", "llm"})

@@ -6,7 +6,7 @@ failure ends up in the Trajectory (termination ERROR with the error text); nothi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from autogen_agentchat.base import TaskResult
@@ -42,7 +42,9 @@ class EpisodeConfig:
 
 @dataclass
 class RoleClients:
-    """The model client of each role, and the model names recorded with every turn."""
+    """The model client of each role, the model names recorded with every turn, and how the roles treat
+    their clients' replies: scripted clients are taken as they are; LLM clients get format retries, the
+    assistant's call format, the tool's consistency history, and a budget that may end the episode."""
 
     user: ChatCompletionClient
     assistant: ChatCompletionClient
@@ -50,6 +52,11 @@ class RoleClients:
     user_model: str = ""
     assistant_model: str = ""
     tool_model: str = ""
+    assistant_native: bool | None = None
+    assistant_retries: int = 0
+    tool_retries: int = 0
+    tool_history: bool = False
+    budget_exhausted: Callable[[], bool] | None = None
 
     @property
     def models(self) -> dict[str, str]:
@@ -82,8 +89,17 @@ def _team(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) 
         parallel=config.parallel,
         subtasks=task.subtasks if config.hints else None,
         model_name=clients.assistant_model,
+        native=clients.assistant_native,
+        format_retries=clients.assistant_retries,
     )
-    tool = ToolRole(TOOL, clients.tool, task.functions, clients.tool_model)
+    tool = ToolRole(
+        TOOL,
+        clients.tool,
+        task.functions,
+        clients.tool_model,
+        format_retries=clients.tool_retries,
+        history=clients.tool_history,
+    )
     # The task message counts as one message, hence max_turns + 1.
     stop = FunctionalTermination(_is_final) | MaxMessageTermination(config.max_turns + 1)
     return SelectorGroupChat(
@@ -118,8 +134,9 @@ async def run_episode(task: CompositionalTask, clients: RoleClients, config: Epi
                 seen.append(item)
     except Exception as exc:  # failures are data: recorded in the trajectory, never raised
         error = f"{type(exc).__name__}: {exc}"
-        return Trajectory(
-            turns=_turns(seen), termination=TerminationReason.ERROR, error=error, parallel=config.parallel
-        )
+        # AgentChat re-raises an agent's exception as a RuntimeError, so ask the budget, not the type.
+        budget = clients.budget_exhausted is not None and clients.budget_exhausted()
+        reason = TerminationReason.BUDGET if budget else TerminationReason.ERROR
+        return Trajectory(turns=_turns(seen), termination=reason, error=error, parallel=config.parallel)
     turns = _turns(seen)
     return Trajectory(turns=turns, termination=_termination(turns), parallel=config.parallel)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -14,12 +16,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from roles.clients import ClientSetupError
+from roles.model_config import CallFormat
 from simulator.batch import BatchProgress, RunError, prepare_run, simulate_pending
 from simulator.cli.app import app, cli_errors, console, err_console, fail, open_store, print_table
-from simulator.config import DEFAULT_DB_URL, GenerateConfig, default_workers
+from simulator.cli.run_config import from_command_line, resolve_config
+from simulator.config import DEFAULT_DB_URL
+from simulator.cost import ledger_table, stored_token_usage
 from simulator.report import call_figures, outcome_counts, task_mix
 
 __all__ = ["generate"]
+
+_MODEL_HELP = "Model of the role: offline, openai:MODEL, hf:PATH or smollm2."
 
 
 def _progress_bar() -> Progress:
@@ -35,9 +43,21 @@ def _progress_bar() -> Progress:
     )
 
 
+def _values(ctx: typer.Context, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split the command's parameters into those given on the command line and the defaults."""
+    given, defaults = {}, {}
+    for name, value in params.items():
+        if from_command_line(ctx.get_parameter_source(name)):
+            given[name] = value
+        elif value is not None:
+            defaults[name] = value
+    return given, defaults
+
+
 @app.command()
 @cli_errors
 def generate(
+    ctx: typer.Context,
     n: Annotated[int, typer.Option(help="Number of compositional tasks to simulate.")] = 600,
     seed: Annotated[int, typer.Option(help="Seed of task generation: same seed, same dataset.")] = 0,
     parallel: Annotated[
@@ -48,33 +68,66 @@ def generate(
     policy: Annotated[str, typer.Option(help="Offline assistant policy: plan or sequential.")] = "plan",
     world_seed: Annotated[int, typer.Option(help="Seed of the offline world's knowledge base.")] = 0,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (0: in-process). Default: cores.")
+        int | None, typer.Option(help="Worker processes (0: in-process). Default: cores. LLM runs: 0.")
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Episodes in flight per worker.")] = 32,
+    concurrency: Annotated[
+        int, typer.Option(help="Episodes in flight per worker; LLM runs: also the in-flight request limit.")
+    ] = 32,
     db: Annotated[str, typer.Option(help="Database URL (SQLite or postgresql+psycopg).")] = DEFAULT_DB_URL,
     resume: Annotated[
         int | None, typer.Option(help="Finish an interrupted run, with its stored settings.")
     ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML file with any of these settings and per-role models."),
+    ] = None,
+    user_model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "offline",
+    assistant_model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "offline",
+    tool_model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "offline",
+    call_format: Annotated[
+        CallFormat, typer.Option(help="LLM assistant calls: BUTTON <call> text, or native tool calls.")
+    ] = "button",
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1.")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature of LLM roles.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per LLM reply.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before one HTTP attempt times out.")] = 60.0,
+    max_retries: Annotated[int, typer.Option(help="HTTP retries per request (429, 5xx, timeouts).")] = 4,
+    max_format_retries: Annotated[
+        int, typer.Option(help="Times a malformed LLM reply is sent back with the problem.")
+    ] = 2,
+    cache: Annotated[bool, typer.Option(help="Reuse stored LLM replies to identical requests.")] = True,
+    cache_dir: Annotated[str, typer.Option(help="Folder of the LLM reply cache.")] = ".button-cache",
+    budget_tokens: Annotated[int | None, typer.Option(help="Stop cleanly after this many tokens.")] = None,
+    budget_usd: Annotated[float | None, typer.Option(help="Stop cleanly after this many dollars.")] = None,
+    price_in: Annotated[float, typer.Option(help="USD per 1M prompt tokens (for --budget-usd).")] = 0.0,
+    price_out: Annotated[float, typer.Option(help="USD per 1M completion tokens.")] = 0.0,
 ) -> None:
     """Generate compositional tasks, simulate a conversation for each, verify and store everything."""
+    params = dict(ctx.params)
     if policy not in ("plan", "sequential"):
         raise fail(f"invalid --policy {policy!r}: choose 'plan' or 'sequential'")
-    config = GenerateConfig(
-        n=n,
-        seed=seed,
-        parallel=parallel,
-        max_subtasks=max_subtasks,
-        max_turns=max_turns,
-        policy=policy,
-        world_seed=world_seed,
-        workers=default_workers() if workers is None else workers,
-        concurrency=concurrency,
+    given, defaults = _values(
+        ctx, {k: v for k, v in params.items() if k not in ("db", "resume", "config_file")}
     )
+    try:
+        config = resolve_config(config_file, given, defaults)
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        raise fail(str(exc)) from None
     sessions = open_store(db)
     try:
         run_id, config = prepare_run(sessions, config, resume)
     except RunError as exc:
         raise fail(str(exc)) from None
+    if config.uses_llm:
+        models = ", ".join(f"{r} {config.role(r).model}" for r in ("user", "assistant", "tool"))
+        console.print(f"LLM roles: {models}; in-process, {config.concurrency} requests in flight at most")
     console.print(
         f"run [bold]{run_id}[/bold]: {config.n} tasks, seed {config.seed}, "
         f"parallel {'on' if config.parallel else 'off'}, {config.workers} worker(s), db {db}"
@@ -89,6 +142,9 @@ def generate(
 
         try:
             done = simulate_pending(sessions, run_id, config, show)
+        except ClientSetupError as exc:
+            bar.stop()
+            raise fail(str(exc)) from None
         except KeyboardInterrupt:
             bar.stop()
             err_console.print(f"interrupted; finish it with: button generate --resume {run_id} --db {db}")
@@ -100,6 +156,16 @@ def generate(
             call_figures(session, run_id),
         ):
             print_table(table)
+        if config.uses_llm:
+            print_table(stored_token_usage(session, run_id))
+    if done.ledger is not None:
+        print_table(ledger_table(done.ledger, config.llm.price_in, config.llm.price_out))
+    if done.left_pending:
+        console.print(
+            f"[yellow]budget reached[/yellow]: {done.left_pending} task(s) left pending; continue with "
+            f"button generate --resume {run_id} --db {db} (and a new --budget-tokens/--budget-usd)"
+        )
+        return
     console.print(
         f"run {run_id} finished: {done.done} conversations simulated now, {done.accepted} accepted. "
         f"Next: button export --format button --db {db} --out out/button_instruct.jsonl"

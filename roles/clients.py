@@ -1,0 +1,115 @@
+"""Model clients from role settings: an OpenAI-compatible endpoint or a local transformers model.
+
+Every client comes back wrapped in a `ManagedClient` (concurrency limit, cache, ledger, budget). The API
+key is read from the environment here and handed to the SDK only; it is never part of a config, a cache
+key, a log line or the database.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
+
+from roles.model_config import RoleModel
+from roles.resilience import LLMRuntime, ManagedClient
+
+__all__ = ["LOCAL_API_KEY", "ClientSetupError", "build_role_client", "llm_model_info", "openai_client"]
+
+LOCAL_API_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+
+
+class ClientSetupError(ValueError):
+    """A role's model cannot be set up as configured; the message says what to change."""
+
+
+def llm_model_info(name: str) -> ModelInfo | None:
+    """None for names autogen knows (it has their info); otherwise what an endpoint typically offers."""
+    from autogen_ext.models.openai._model_info import get_info  # private, but the only lookup there is
+
+    try:
+        get_info(name)
+    except (KeyError, ValueError):
+        return ModelInfo(
+            vision=False,
+            function_calling=True,
+            json_output=True,
+            family=ModelFamily.UNKNOWN,
+            structured_output=False,
+        )
+    return None
+
+
+def _api_key(role: str, settings: RoleModel) -> str:
+    key = os.environ.get(settings.api_key_env)
+    if key:
+        return key
+    if settings.base_url:
+        return LOCAL_API_KEY
+    raise ClientSetupError(
+        f"the {role} model {settings.model!r} needs an API key: set ${settings.api_key_env} "
+        "(or name another variable with api_key_env / --api-key-env, or give --base-url for a local server)"
+    )
+
+
+def openai_client(
+    role: str, settings: RoleModel, *, native_tools: bool, parallel: bool, max_retries: int
+) -> ChatCompletionClient:
+    """autogen-ext's OpenAIChatCompletionClient configured for any OpenAI-compatible endpoint."""
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    name = settings.spec.name
+    kwargs: dict[str, Any] = {
+        "model": name,
+        "api_key": _api_key(role, settings),
+        "include_name_in_message": False,  # several servers reject the "name" field
+        "timeout": settings.timeout,
+        "max_retries": max_retries,
+    }
+    info = llm_model_info(name)
+    if info is not None:
+        kwargs["model_info"] = info
+    if settings.base_url:
+        kwargs["base_url"] = settings.base_url
+    for param in ("temperature", "max_tokens", "seed"):
+        value = getattr(settings, param)
+        if value is not None:
+            kwargs[param] = value
+    if native_tools and not parallel:
+        kwargs["parallel_tool_calls"] = False  # only valid when tools are sent
+    return OpenAIChatCompletionClient(**kwargs)
+
+
+def _identity(settings: RoleModel, *, native_tools: bool, parallel: bool) -> dict[str, Any]:
+    """What besides the request decides a reply: the cache namespace (never the key itself)."""
+    fields = settings.model_dump(exclude={"api_key_env", "timeout"})
+    return {**fields, "native_tools": native_tools, "parallel": parallel}
+
+
+def build_role_client(
+    role: str,
+    settings: RoleModel,
+    runtime: LLMRuntime,
+    *,
+    parallel: bool,
+    max_retries: int,
+) -> ManagedClient:
+    """The managed client that plays `role` with the model named in `settings` (not `offline`)."""
+    spec = settings.spec
+    native_tools = role == "assistant" and settings.format == "native"
+    inner: ChatCompletionClient
+    if spec.kind == "openai":
+        inner = openai_client(
+            role, settings, native_tools=native_tools, parallel=parallel, max_retries=max_retries
+        )
+    elif spec.kind == "hf":
+        from roles.hf_client import HFChatCompletionClient
+
+        inner = HFChatCompletionClient.for_path(
+            spec.name, max_new_tokens=settings.max_tokens or 256, temperature=settings.temperature
+        )
+    else:
+        raise ClientSetupError(f"the {role} role is offline: it has no LLM client")
+    identity = _identity(settings, native_tools=native_tools, parallel=parallel)
+    return ManagedClient(inner, runtime, role=role, model=settings.model, identity=identity)

@@ -1,0 +1,95 @@
+"""What LLM requests cost: a token ledger per role and stage, and a budget that stops a run cleanly.
+
+The ledger counts every request a managed client makes (format retries and cache hits included), so its
+figures are what the endpoint billed; the per-turn usage stored with messages is the same money seen
+from the conversation. The budget is checked before a request is sent: a run stops between requests,
+never in the middle of one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Budget", "BudgetExceeded", "LedgerEntry", "TokenLedger"]
+
+
+class BudgetExceeded(RuntimeError):
+    """The run's token or dollar budget is spent; no further request may be sent."""
+
+
+@dataclass
+class LedgerEntry:
+    """Tokens and requests of one (role, stage, model)."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class TokenLedger:
+    """Counts per (role, stage, model); one ledger is shared by every client of a run."""
+
+    entries: dict[tuple[str, str, str], LedgerEntry] = field(default_factory=dict)
+
+    def record(self, role: str, stage: str, model: str, prompt: int, completion: int, cached: bool) -> None:
+        entry = self.entries.setdefault((role, stage, model), LedgerEntry())
+        entry.requests += 1
+        entry.cache_hits += int(cached)
+        entry.prompt_tokens += prompt
+        entry.completion_tokens += completion
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(e.prompt_tokens for e in self.entries.values())
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(e.completion_tokens for e in self.entries.values())
+
+    def rows(self, price_in: float = 0.0, price_out: float = 0.0) -> list[tuple[object, ...]]:
+        """(role, stage, model, requests, cache hits, prompt, completion, usd) per entry, sorted."""
+        return [
+            (*key, e.requests, e.cache_hits, e.prompt_tokens, e.completion_tokens,
+             round(_usd(e.prompt_tokens, e.completion_tokens, price_in, price_out), 4))
+            for key, e in sorted(self.entries.items())
+        ]  # fmt: skip
+
+    def as_dict(self) -> list[dict[str, object]]:
+        """JSON-ready rows, for storing with the run."""
+        return [
+            {"role": r, "stage": s, "model": m, **e.__dict__} for (r, s, m), e in sorted(self.entries.items())
+        ]
+
+
+def _usd(prompt: int, completion: int, price_in: float, price_out: float) -> float:
+    return (prompt * price_in + completion * price_out) / 1_000_000
+
+
+@dataclass
+class Budget:
+    """Optional limits in tokens and dollars (prices per 1M tokens); None means no limit."""
+
+    tokens: int | None = None
+    usd: float | None = None
+    price_in: float = 0.0
+    price_out: float = 0.0
+
+    def spent_usd(self, ledger: TokenLedger) -> float:
+        return _usd(ledger.prompt_tokens, ledger.completion_tokens, self.price_in, self.price_out)
+
+    def exhausted(self, ledger: TokenLedger) -> bool:
+        """True once either limit is reached."""
+        if self.tokens is not None and ledger.prompt_tokens + ledger.completion_tokens >= self.tokens:
+            return True
+        return self.usd is not None and self.spent_usd(ledger) >= self.usd
+
+    def check(self, ledger: TokenLedger) -> None:
+        """Raise BudgetExceeded when the budget is spent (called before every request)."""
+        if self.exhausted(ledger):
+            used = ledger.prompt_tokens + ledger.completion_tokens
+            raise BudgetExceeded(
+                f"budget reached: {used} tokens, ${self.spent_usd(ledger):.4f} "
+                f"(limits: tokens {self.tokens}, usd {self.usd})"
+            )

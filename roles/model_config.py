@@ -1,0 +1,121 @@
+"""Which model plays each role, and how LLM requests are made: the typed settings behind `--config`.
+
+A model is named by a URI-like string: `offline` (the scripted clients), `openai:MODEL` (any
+OpenAI-compatible endpoint), `hf:PATH` (a local transformers model directory) or `smollm2` (the bundled
+GGUF). Settings are split like the run config: `RoleModel` decides what a role produces and is stored
+with the run (an API key is never a field: only the name of the environment variable that holds it);
+`LLMExecution` only changes how fast and how expensively it goes (concurrency, retries, cache, budget).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+__all__ = [
+    "LLM_ROLES",
+    "SMOLLM2_PATH",
+    "CallFormat",
+    "LLMExecution",
+    "ModelSpec",
+    "RoleModel",
+    "load_yaml_config",
+    "parse_model",
+]
+
+LLM_ROLES = ("user", "assistant", "tool", "composer", "judge")
+SMOLLM2_PATH = Path(".models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+CallFormat = Literal["button", "native"]
+_KINDS = ("offline", "openai", "hf")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model name: its kind and the provider-side name (model id or path)."""
+
+    kind: Literal["offline", "openai", "hf"]
+    name: str
+
+    @property
+    def is_llm(self) -> bool:
+        return self.kind != "offline"
+
+
+def parse_model(uri: str) -> ModelSpec:
+    """`offline`, `openai:MODEL`, `hf:PATH`, `smollm2` → ModelSpec; ValueError names what is allowed."""
+    text = uri.strip()
+    if text == "offline":
+        return ModelSpec("offline", "offline")
+    if text == "smollm2":
+        return ModelSpec("hf", str(SMOLLM2_PATH))
+    kind, sep, name = text.partition(":")
+    if not sep or kind not in _KINDS[1:] or not name:
+        raise ValueError(f"invalid model {uri!r}: use 'offline', 'openai:MODEL', 'hf:PATH' or 'smollm2'")
+    return ModelSpec(kind, name)  # type: ignore[arg-type]
+
+
+class RoleModel(BaseModel):
+    """The model of one role and its sampling settings; stored with the run (no secrets in here)."""
+
+    model: str = Field(default="offline", description="offline | openai:MODEL | hf:PATH | smollm2.")
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. .../v1.")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable with the key.")
+    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int | None = Field(default=None, ge=1, description="Most tokens per reply.")
+    seed: int | None = Field(default=None, description="Sampling seed sent with every request.")
+    timeout: float = Field(default=60.0, gt=0, description="Seconds before one HTTP attempt times out.")
+    format: CallFormat = Field(
+        default="button", description="Assistant calls as BUTTON <call> text or native tool calls."
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        parse_model(value)
+        return value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format_alias(cls, value: Any) -> Any:
+        return "button" if value == "button-tags" else value
+
+    @property
+    def spec(self) -> ModelSpec:
+        return parse_model(self.model)
+
+
+class LLMExecution(BaseModel):
+    """How LLM requests are made; none of it changes what a run produces, so a resume may change it."""
+
+    max_retries: int = Field(default=4, ge=0, le=20, description="HTTP retries per request (SDK's own).")
+    cache: bool = Field(default=True, description="Reuse stored replies to identical requests.")
+    cache_dir: str = Field(default=".button-cache", description="Folder of the reply cache.")
+    budget_tokens: int | None = Field(default=None, ge=1, description="Stop after this many tokens.")
+    budget_usd: float | None = Field(default=None, gt=0, description="Stop after this many dollars.")
+    price_in: float = Field(default=0.0, ge=0, description="USD per 1M prompt tokens.")
+    price_out: float = Field(default=0.0, ge=0, description="USD per 1M completion tokens.")
+
+
+def load_yaml_config(path: Path) -> dict[str, Any]:
+    """A `--config` file as a dict; ValueError names the file and what is wrong with it."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read --config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--config {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {path} must be a mapping of settings, got {type(data).__name__}")
+    roles = data.get("roles", {})
+    unknown = set(roles) - set(LLM_ROLES) if isinstance(roles, dict) else set()
+    if unknown:
+        raise ValueError(
+            f"--config {path}: unknown role(s) {sorted(unknown)}; allowed: {', '.join(LLM_ROLES)}"
+        )
+    return data
