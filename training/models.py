@@ -1,0 +1,151 @@
+"""Base models for fine-tuning: a checkpoint directory as is, a GGUF file converted once to a plain model.
+
+A GGUF-loaded model is dequantized to float at load, yet transformers still flags it as GGUF-quantized:
+it cannot be saved and Trainer refuses to fine-tune it, fully or with LoRA. So a GGUF base is rebuilt as
+a plain model from its own config, its weights copied over, checked against the GGUF model's logits on a
+probe input, and cached beside it (`.models/smollm2` → `.models/smollm2-plain`), so the slow GGUF load
+happens once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_BASE_MODEL",
+    "LOGIT_TOLERANCE",
+    "ModelPathError",
+    "convert_gguf",
+    "generate_reply",
+    "is_checkpoint_dir",
+    "load_model",
+    "load_tokenizer",
+    "plain_cache_dir",
+    "resolve_base_model",
+]
+
+DEFAULT_BASE_MODEL = Path(".models/smollm2")
+LOGIT_TOLERANCE = 1e-3
+_WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
+_SOURCE_FILE = "converted_from.json"
+
+
+class ModelPathError(ValueError):
+    """The path given as a model is not one; the message names it and what was expected."""
+
+
+def is_checkpoint_dir(path: Path) -> bool:
+    """A transformers checkpoint: config.json and at least one weights file."""
+    return (path / "config.json").is_file() and any(any(path.glob(p)) for p in _WEIGHTS)
+
+
+def _gguf_file(path: Path) -> Path | None:
+    if path.is_file() and path.suffix == ".gguf":
+        return path
+    if path.is_dir():
+        found = sorted(path.glob("*.gguf"))
+        if len(found) > 1:
+            names = ", ".join(f.name for f in found)
+            raise ModelPathError(f"{path} holds several GGUF files ({names}); pass the one to use")
+        return found[0] if found else None
+    return None
+
+
+def plain_cache_dir(gguf: Path) -> Path:
+    """Where the plain copy of a GGUF model is kept: a sibling of its folder, suffixed `-plain`."""
+    folder = gguf.resolve().parent
+    return folder.with_name(f"{folder.name}-plain")
+
+
+def _source_stamp(gguf: Path) -> dict[str, Any]:
+    stat = gguf.stat()
+    return {"gguf": gguf.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def resolve_base_model(path: Path, cache_dir: Path | None = None) -> Path:
+    """A checkpoint directory for `path`: itself, or the cached plain conversion of its GGUF file."""
+    if is_checkpoint_dir(path):
+        return path
+    gguf = _gguf_file(path)
+    if gguf is None:
+        what = "does not exist" if not path.exists() else "is not a model"
+        raise ModelPathError(
+            f"base model {path} {what}: expected a checkpoint directory (config.json and *.safetensors) "
+            "or a .gguf file (or a directory holding one)"
+        )
+    cache = cache_dir or plain_cache_dir(gguf)
+    stamp = cache / _SOURCE_FILE
+    if is_checkpoint_dir(cache) and stamp.is_file():
+        recorded = json.loads(stamp.read_text())
+        if all(recorded.get(key) == value for key, value in _source_stamp(gguf).items()):
+            return cache
+    convert_gguf(gguf, cache)
+    return cache
+
+
+def convert_gguf(gguf: Path, out: Path, tolerance: float = LOGIT_TOLERANCE) -> float:
+    """Rebuild a GGUF model as a plain float checkpoint in `out`; returns the probe's max |Δlogit|.
+
+    Written to a temporary folder and moved into place, so an interrupted conversion leaves no cache.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(quantized.state_dict())
+    plain.tie_weights()
+    probe = torch.arange(1, 1 + min(16, config.vocab_size - 1)).unsqueeze(0)
+    with torch.no_grad():
+        delta = (quantized(probe).logits - plain(probe).logits).abs().max().item()
+    if delta > tolerance:
+        raise ModelPathError(f"converting {gguf} changed its logits (max |Δ| {delta:.2e} > {tolerance})")
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    plain.save_pretrained(partial)
+    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(partial)
+    (partial / _SOURCE_FILE).write_text(json.dumps({**_source_stamp(gguf), "max_abs_logit_delta": delta}))
+    shutil.rmtree(out, ignore_errors=True)
+    partial.replace(out)
+    return float(delta)
+
+
+def load_tokenizer(checkpoint: Path) -> Any:
+    """The checkpoint's tokenizer, with a pad token (the end-of-sequence one when it has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(checkpoint: Path, dtype: Any = None) -> Any:
+    """A causal LM from a checkpoint directory (float32 unless told)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(checkpoint, dtype=dtype or torch.float32)
+
+
+def generate_reply(checkpoint: Path, messages: list[dict[str, Any]], max_new_tokens: int = 128) -> str:
+    """Greedy reply of a saved model to a conversation, through its own chat template."""
+    import torch
+
+    if not is_checkpoint_dir(checkpoint):
+        raise ModelPathError(f"model {checkpoint} is not a checkpoint directory (config.json and weights)")
+    tokenizer, model = load_tokenizer(checkpoint), load_model(checkpoint)
+    encoded = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+    )
+    with torch.no_grad():
+        output = model.generate(
+            **encoded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+        )
+    return str(tokenizer.decode(output[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True))
