@@ -80,18 +80,20 @@ def native_system_prompt(parallel: bool) -> str:
     return f"{_NATIVE_RULES} {_NATIVE_PARALLEL[parallel]}"
 
 
-_TOOL_CACHE: dict[tuple[str, str, str], dict[str, Any]] = {}
+_TOOL_CACHE: dict[int, tuple[FunctionSpec, dict[str, Any]]] = {}
 
 
 def openai_tools(functions: Sequence[FunctionSpec]) -> list[dict[str, Any]]:
     """The OpenAI tool dicts of a task's functions (FunctionSpec.to_openai_tool), converted once per spec:
-    langchain's conversion costs far more than the rest of a record, and specs repeat across tasks.
+    langchain's conversion costs more than the rest of a record, and the store hands out one FunctionSpec
+    object per distinct spec. The cache keeps each spec alive, so its id cannot be reused while cached.
     The dicts are shared between records: read them, never edit them."""
     tools = []
     for spec in functions:
-        key = (spec.name, spec.description, json.dumps(spec.parameters, sort_keys=True))
-        tool = _TOOL_CACHE.get(key)
-        if tool is None:
-            tool = _TOOL_CACHE.setdefault(key, spec.to_openai_tool())
-        tools.append(tool)
+        entry = _TOOL_CACHE.get(id(spec))
+        if entry is None or entry[0] is not spec:
+            if len(_TOOL_CACHE) >= 20_000:
+                _TOOL_CACHE.clear()
+            entry = _TOOL_CACHE[id(spec)] = (spec, spec.to_openai_tool())
+        tools.append(entry[1])
     return tools
