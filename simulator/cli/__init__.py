@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.cli import database, export, generate, inspect, sql  # noqa: F401  (registers commands)
+from simulator.cli import database, export, generate, inspect, sql, train  # noqa: F401  (registers commands)
 from simulator.cli.app import app
 
 __all__ = ["app", "main"]

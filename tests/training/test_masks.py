@@ -29,7 +29,7 @@ SMOL_DIR = ROOT / ".models" / "smollm2"
 SMOL_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 CALL = {"name": "get_weather", "arguments": {"city": "Valport"}}
-BUTTON_CONVERSATION = [
+BUTTON_CONVERSATION: list[dict[str, Any]] = [
     {"role": "system", "content": 'Tools:\n<tool>\n{"name": "get_weather"}\n</tool>'},
     {"role": "user", "content": "What is the weather in Valport?"},
     {"role": "assistant", "content": f"Plan: look it up.\n<call>[{json.dumps(CALL)}]</call>"},
@@ -37,7 +37,7 @@ BUTTON_CONVERSATION = [
     {"role": "assistant", "content": "All done.\n<final>It is sunny.</final>"},
 ]
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-TRL_CONVERSATION = [
+TRL_CONVERSATION: list[dict[str, Any]] = [
     {"role": "system", "content": "You call functions."},
     {"role": "user", "content": "What is the weather in Valport?"},
     {

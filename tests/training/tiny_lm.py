@@ -46,7 +46,7 @@ LLAMA3_TOOLS = (
     "{% for tool in tools %}{{ tool | tojson }}{{ '\n' }}{% endfor %}{% endif %}"
     "{% if message['content'] %}{{ message['content'] }}{% endif %}"
     "{% for call in message.get('tool_calls') or [] %}"
-    "{{ '{\"name\": \"' + call.function.name + '\", \"parameters\": ' }}"
+    '{{ \'{"name": "\' + call.function.name + \'", "parameters": \' }}'
     "{{ call.function.arguments | tojson }}{{ '}' }}"
     "{% endfor %}"
     "{{ '<|eot_id|>' }}"
