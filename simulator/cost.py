@@ -31,7 +31,7 @@ def stored_token_usage(session: Session, run_id: int) -> Table:
 
 def ledger_table(ledger: TokenLedger, price_in: float = 0.0, price_out: float = 0.0) -> Table:
     """The live ledger of this invocation: requests, cache hits, tokens and dollars per role."""
-    columns = ["role", "stage", "model", "requests", "cache hits", "prompt", "completion", "usd"]
+    columns = ["role", "stage", "model", "requests", "cached", "prompt", "completion", "usd"]
     rows = ledger.rows(price_in, price_out)
     if rows:
         entries = ledger.entries.values()

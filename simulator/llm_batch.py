@@ -10,7 +10,7 @@ ones that hit the budget end with TerminationReason.BUDGET.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from composition.schema import CompositionalTask
@@ -65,7 +65,11 @@ async def simulate_llm(
 
     skipped = 0
     try:
-        jobs: list[Awaitable[EpisodeOutcome | None]] = [one(i, t) for i, t in pending]
+        # Scheduled in task order (as_completed alone would start them in set order): a budget stop
+        # then leaves the tail of the run pending, and runs are reproducible.
+        jobs: list[asyncio.Task[EpisodeOutcome | None]] = [
+            asyncio.ensure_future(one(i, t)) for i, t in pending
+        ]
         for finished in asyncio.as_completed(jobs):
             outcome = await finished
             if outcome is None:

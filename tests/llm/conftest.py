@@ -1,0 +1,40 @@
+"""Fixtures of the LLM tests: the scripted OpenAI-compatible server on loopback, and its world policy.
+
+The helper modules sit next to the tests and are imported by name (tests use importlib mode, so this
+folder is put on sys.path once, here).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from openai_server import FaultPlan, OpenAIServer, serve  # noqa: E402
+from world_policy import WorldPolicy  # noqa: E402
+
+N_TASKS = 12
+
+
+@pytest.fixture(scope="session")
+def world_policy() -> WorldPolicy:
+    """Plays the first N_TASKS tasks of seed 0 in world 0, the default `button generate` dataset."""
+    return WorldPolicy.for_tasks(N_TASKS, seed=0)
+
+
+@pytest.fixture
+def llm_server(world_policy: WorldPolicy) -> Iterator[OpenAIServer]:
+    """A fault-free server playing the world."""
+    with serve(world_policy) as server:
+        yield server
+
+
+@pytest.fixture
+def faulty_server(world_policy: WorldPolicy) -> Iterator[OpenAIServer]:
+    """The world server with 30% of first-seen requests answered by a fault of every kind."""
+    with serve(world_policy, FaultPlan(share=0.3, hang_s=2.0)) as server:
+        yield server
