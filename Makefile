@@ -15,7 +15,7 @@ $(BIN)/button: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,train]"
+	$(BIN)/pip install -q -e ".[dev,train,llm]"
 	@touch $(BIN)/button
 
 setup: $(BIN)/button
