@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 from autogen_core import FunctionCall
-from autogen_core.models import AssistantMessage, SystemMessage, UserMessage
+from autogen_core.models import AssistantMessage, LLMMessage, SystemMessage, UserMessage
 from conftest import N_TASKS  # noqa: F401  (puts this folder on sys.path first)
 from typer.testing import CliRunner
 
@@ -37,7 +37,10 @@ def tiny_checkpoint(tiny_lm: ModuleType, tmp_path_factory: pytest.TempPathFactor
 
 def test_replies_with_text_and_counts_tokens(tiny_checkpoint: Path) -> None:
     client = HFChatCompletionClient.for_path(str(tiny_checkpoint), max_new_tokens=6)
-    messages = [SystemMessage(content="Be brief."), UserMessage(content="Who wrote it?", source="u")]
+    messages: list[LLMMessage] = [
+        SystemMessage(content="Be brief."),
+        UserMessage(content="Who wrote it?", source="u"),
+    ]
     result = asyncio.run(client.create(messages))
     assert isinstance(result.content, str) and result.finish_reason == "stop"
     assert result.usage.prompt_tokens > 0 and 0 < result.usage.completion_tokens <= 6
