@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +16,14 @@ from simulator.config import DEFAULT_DB_URL
 __all__ = ["chat", "train"]
 
 
-def _record_start(db: str, config: Any, data_sha256: str, manifest: dict[str, Any] | None) -> tuple[Any, int]:
+def _record_start(
+    db: str, config: Any, data_sha256: str, manifest: dict[str, Any] | None
+) -> tuple[Any, int | None]:
+    """Record the run from the main process only: `accelerate launch` starts one process per device."""
     from db.store import create_training_run
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return None, None
 
     sessions = open_store(db)
     with sessions.begin() as session:
@@ -32,9 +39,11 @@ def _record_start(db: str, config: Any, data_sha256: str, manifest: dict[str, An
     return sessions, run_id
 
 
-def _record_end(sessions: Any, run_id: int, status: str, result: Any = None, data: Any = None) -> None:
+def _record_end(sessions: Any, run_id: int | None, status: str, result: Any = None, data: Any = None) -> None:
     from db.store import finish_training_run
 
+    if run_id is None:
+        return
     figures: dict[str, Any] = {}
     if data is not None:
         figures = {
@@ -60,7 +69,7 @@ def _prepare(config: Any) -> Any:
         raise fail(str(exc)) from None
 
 
-def _summary(result: Any, run_id: int) -> None:
+def _summary(result: Any, run_id: int | None) -> None:
     console.print(
         f"training run {run_id}: {result.n_examples} example(s), {result.steps} step(s), "
         f"final loss {result.final_loss if result.final_loss is None else round(result.final_loss, 4)}, "

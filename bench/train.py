@@ -1,0 +1,94 @@
+"""Fine-tune SmolLM2-135M-Instruct on offline conversations and report the figures (not a test).
+
+    .venv/bin/python bench/train.py [--n 300] [--epochs 1] [--max-steps -1] [--batch-size 64]
+                                    [--micro-batch 1] [--max-length 2048] [--out out/bench-train]
+
+Generates N conversations of the offline world into a temporary database, exports them in the button
+format, trains with `button train`'s code path, and prints tokens/s (input tokens, padding excluded,
+per second of training), peak memory (process RSS; CUDA allocations on a GPU), and the loss curve's
+first and last values. The loss plot is written beside the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from db.engine import ensure_schema, make_engine, session_factory
+from simulator.batch import prepare_run, simulate_pending
+from simulator.config import GenerateConfig
+from training.config import TrainConfig
+from training.export import export_conversations
+from training.models import DEFAULT_BASE_MODEL
+from training.train import prepare, train
+
+
+def _export(n: int, folder: Path) -> Path:
+    engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
+    ensure_schema(engine)
+    sessions = session_factory(engine)
+    run_id, config = prepare_run(sessions, GenerateConfig(n=n, seed=11, workers=0))
+    simulate_pending(sessions, run_id, config)
+    out = folder / "data.jsonl"
+    export_conversations(sessions, "button", out)
+    return out
+
+
+def _peak_memory() -> str:
+    import torch
+
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    text = f"peak RSS {rss_mib:,.0f} MiB"
+    if torch.cuda.is_available():
+        text += f", peak CUDA {torch.cuda.max_memory_allocated() / 2**20:,.0f} MiB"
+    return text
+
+
+def main() -> None:
+    """Parse the flags, build the data, train, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="conversations to generate")
+    parser.add_argument("--epochs", type=float, default=1.0)
+    parser.add_argument("--max-steps", type=int, default=-1)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--micro-batch", type=int, default=1)
+    parser.add_argument("--max-length", type=int, default=2048)
+    parser.add_argument("--base-model", type=Path, default=DEFAULT_BASE_MODEL)
+    parser.add_argument("--out", type=Path, default=Path("out/bench-train"))
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = _export(args.n, Path(tmp))
+        config = TrainConfig(
+            data=data,
+            base_model=args.base_model,
+            out=args.out,
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            batch_size=args.batch_size,
+            micro_batch=args.micro_batch,
+            max_length=args.max_length,
+            logging_steps=1,
+        )
+        started = time.perf_counter()
+        prepared = prepare(config)
+        print(f"prepared {len(prepared[2].examples)} examples in {time.perf_counter() - started:.1f} s")
+        result = train(config, prepared)
+    losses = [row["loss"] for row in result.loss_history if "loss" in row]
+    print(
+        f"examples {result.n_examples} (dropped {result.n_dropped}, cut {result.n_truncated}), "
+        f"tokens {result.n_tokens:,} ({result.n_trained_tokens:,} trained), steps {result.steps}"
+    )
+    speed = f"{result.tokens_per_second:,.0f} tokens/s"
+    print(f"train time {result.train_seconds:.0f} s, {speed}, {_peak_memory()}")
+    if losses:
+        print(f"loss first {losses[0]:.4f}, last {losses[-1]:.4f} over {len(losses)} logged steps")
+    print(f"model {result.output_dir}, loss plot {result.plot}")
+
+
+if __name__ == "__main__":
+    main()
