@@ -65,6 +65,10 @@ class FaultPlan:
         return self.kinds[(self._faulted - 1) % len(self.kinds)]
 
 
+class _Listener(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default backlog of 5 refuses connections under concurrency
+
+
 class OpenAIServer:
     """The server and what it saw: every request body (parsed) and the faults it injected."""
 
@@ -75,7 +79,7 @@ class OpenAIServer:
         self.injected: Counter[str] = Counter()
         self._seen: Counter[bytes] = Counter()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = _Listener(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -170,6 +174,7 @@ def _bad_call(request: dict[str, Any]) -> Reply:
 def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else headers and body in two segments wait for a delayed ACK
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return None
