@@ -65,6 +65,8 @@ def test_loss_falls_over_a_few_steps_and_the_run_is_recorded(trained: dict[str, 
     assert losses[-1] < losses[0]
     assert run.final_loss == losses[-1]
     assert run.data_sha256 == file_sha256(trained["data"])
+    manifest = run.data_manifest or {}
+    assert manifest.get("format") == "button" and len(manifest.get("conversation_ids", [])) == 20
     assert run.n_examples and run.n_examples + (run.n_dropped or 0) == 20
     assert run.config["lr"] == 3e-3 and run.config["max_steps"] == 8
     assert run.output_dir == str(trained["out"])
