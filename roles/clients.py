@@ -12,16 +12,12 @@ from typing import Any
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 
-from roles.model_config import RoleModel
+from roles.model_config import ClientSetupError, RoleModel
 from roles.resilience import LLMRuntime, ManagedClient
 
 __all__ = ["LOCAL_API_KEY", "ClientSetupError", "build_role_client", "llm_model_info", "openai_client"]
 
 LOCAL_API_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
-
-
-class ClientSetupError(ValueError):
-    """A role's model cannot be set up as configured; the message says what to change."""
 
 
 def llm_model_info(name: str) -> ModelInfo | None:

@@ -20,6 +20,7 @@ __all__ = [
     "LLM_ROLES",
     "SMOLLM2_PATH",
     "CallFormat",
+    "ClientSetupError",
     "LLMExecution",
     "ModelSpec",
     "RoleModel",
@@ -31,6 +32,10 @@ LLM_ROLES = ("user", "assistant", "tool", "composer", "judge")
 SMOLLM2_PATH = Path(".models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 CallFormat = Literal["button", "native"]
 _KINDS = ("offline", "openai", "hf")
+
+
+class ClientSetupError(ValueError):
+    """A role's model cannot be set up as configured; the message says what to change."""
 
 
 @dataclass(frozen=True)

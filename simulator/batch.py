@@ -25,7 +25,6 @@ from roles.ledger import TokenLedger
 from simulator.build import offline_clients
 from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig, run_episode
-from simulator.llm_batch import make_runtime, simulate_llm
 from simulator.trajectory import CheckResult, Trajectory
 from simulator.verify import verify
 
@@ -212,6 +211,8 @@ def _simulate_with_llm(
     on_progress: Callable[[BatchProgress], None],
     progress: BatchProgress,
 ) -> None:
+    from simulator.llm_batch import make_runtime, simulate_llm  # openai SDK: only for LLM runs
+
     runtime = make_runtime(config)
     progress.ledger = runtime.ledger
 

@@ -7,13 +7,16 @@ the task's reference.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from composition.schema import CompositionalTask
-from roles.clients import build_role_client
 from roles.offline import OfflineAssistantClient, OfflineUserClient
-from roles.resilience import LLMRuntime, ManagedClient
 from simulator.config import GenerateConfig
 from simulator.episode import RoleClients
 from toolmock.offline import Executor, OfflineToolClient
+
+if TYPE_CHECKING:  # the LLM stack (openai SDK) is imported only by runs that use it
+    from roles.resilience import LLMRuntime, ManagedClient
 
 __all__ = ["SIMULATION_ROLES", "episode_clients", "llm_clients", "offline_clients"]
 
@@ -36,6 +39,8 @@ def offline_clients(
 
 def llm_clients(config: GenerateConfig, runtime: LLMRuntime) -> dict[str, ManagedClient]:
     """One managed client per simulation role played by an LLM (offline roles are left out)."""
+    from roles.clients import build_role_client
+
     return {
         role: build_role_client(
             role, config.role(role), runtime, parallel=config.parallel, max_retries=config.llm.max_retries

@@ -16,8 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from roles.clients import ClientSetupError
-from roles.model_config import CallFormat
+from roles.model_config import CallFormat, ClientSetupError
 from simulator.batch import BatchProgress, RunError, prepare_run, simulate_pending
 from simulator.cli.app import app, cli_errors, console, err_console, fail, open_store, print_table
 from simulator.cli.run_config import from_command_line, resolve_config
