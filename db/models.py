@@ -38,6 +38,8 @@ __all__ = [
     "Message",
     "Run",
     "ScenarioRow",
+    "SeedConversationRow",
+    "StageItem",
     "TaskFunction",
     "TaskRow",
     "ToolCallRow",
@@ -265,3 +267,49 @@ class TrainingRun(Base):
     output_dir: Mapped[str]
     created_at: Mapped[dt.datetime] = _now()
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SeedConversationRow(Base):
+    """A seed dialogue imported for a bottom-up run (glaive or ToolBench style), as plain-text turns."""
+
+    __tablename__ = "seed_conversations"
+    __table_args__ = (UniqueConstraint("run_id", "idx"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = _owner("runs.id")
+    idx: Mapped[int]
+    source: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str]
+    turns: Mapped[list[Any]]
+    functions: Mapped[list[Any]]
+    created_at: Mapped[dt.datetime] = _now()
+
+
+class StageItem(Base):
+    """One item of one bottom-up stage of a run: its input, output or failure, and what produced it.
+
+    Every stage shares this lifecycle (input, output, ok/failed/rejected with a reason, the prompt
+    version and model that made it), so one table serves them all and resume is one lookup by
+    (run_id, stage, key); the stage-specific shape lives in the JSON `input` and `output`.
+    """
+
+    __tablename__ = "stage_items"
+    __table_args__ = (UniqueConstraint("run_id", "stage", "key"), Index(None, "run_id", "stage", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = _owner("runs.id")
+    stage: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int]
+    input: Mapped[dict[str, Any]]
+    output: Mapped[Any | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None]
+    raw: Mapped[str | None]
+    prompt_name: Mapped[str | None] = mapped_column(String(64))
+    prompt_version: Mapped[int | None]
+    model: Mapped[str | None]
+    attempts: Mapped[int]
+    prompt_tokens: Mapped[int]
+    completion_tokens: Mapped[int]
+    created_at: Mapped[dt.datetime] = _now()

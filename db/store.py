@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from db.bottomup_store import *  # noqa: F403  (re-exported: seeds and stage items of bottom-up runs)
 from db.conversation_store import (
     MODEL_ROLES,
     StoredConversation,
