@@ -54,17 +54,17 @@ class StageRecord:
 
 def _insert_ignoring_existing(
     session: Session, model: type[Base], keys: list[str], rows: Sequence[dict[str, Any]]
-) -> int:
-    """Insert rows, skipping those whose unique key already exists; returns how many were new."""
+) -> None:
+    """Insert rows, skipping those whose unique key already exists (executemany has no reliable
+    rowcount, so callers that need to know read the rows back)."""
     if not rows:
-        return 0
+        return
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = dialect_insert(model).on_conflict_do_nothing(index_elements=keys)
-    result = session.execute(statement.execution_options(render_nulls=True), list(rows))
-    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+    session.execute(statement.execution_options(render_nulls=True), list(rows))
 
 
-def add_seed_conversations(session: Session, run_id: int, seeds: Sequence[SeedConversation]) -> int:
+def add_seed_conversations(session: Session, run_id: int, seeds: Sequence[SeedConversation]) -> None:
     """Store a run's seeds at idx 0, 1, ...; seeds already stored for the run are left as they are."""
     rows = [
         {
@@ -77,7 +77,7 @@ def add_seed_conversations(session: Session, run_id: int, seeds: Sequence[SeedCo
         }
         for idx, seed in enumerate(seeds)
     ]
-    return _insert_ignoring_existing(session, SeedConversationRow, ["run_id", "idx"], rows)
+    _insert_ignoring_existing(session, SeedConversationRow, ["run_id", "idx"], rows)
 
 
 def load_seed_conversations(session: Session, run_id: int) -> list[SeedConversation]:
@@ -98,13 +98,13 @@ def load_seed_conversations(session: Session, run_id: int) -> list[SeedConversat
     ]
 
 
-def add_stage_items(session: Session, run_id: int, records: Sequence[StageRecord]) -> int:
+def add_stage_items(session: Session, run_id: int, records: Sequence[StageRecord]) -> None:
     """Store finished stage items; an item already stored under (run_id, stage, key) is kept as it is."""
     for record in records:
         if record.status not in STAGE_STATUSES:
             raise ValueError(f"unknown stage status {record.status!r}; allowed: {', '.join(STAGE_STATUSES)}")
     rows = [{"run_id": run_id, **asdict(record)} for record in records]
-    return _insert_ignoring_existing(session, StageItem, ["run_id", "stage", "key"], rows)
+    _insert_ignoring_existing(session, StageItem, ["run_id", "stage", "key"], rows)
 
 
 def load_stage_items(session: Session, run_id: int, stage: str) -> list[StageItem]:
