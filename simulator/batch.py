@@ -3,6 +3,10 @@
 The parent process owns the database: it stores the run and its tasks, hands chunks of pending tasks to
 worker processes (each runs many episodes concurrently on asyncio), and stores every finished episode in its
 own transaction. A crash loses at most the episodes in flight; `resume` simulates what has no conversation.
+
+Tasks come from the offline world (generated here, chunk by chunk) or, for `source: llm`, from the
+bottom-up stages (simulator/llm_batch.py), which store every stage's items as they go; both paths
+store the tasks a run lacks, so a resume picks up either where it stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from importlib import metadata
 from sqlalchemy.orm import Session, sessionmaker
 
 from composition.schema import CompositionalTask
+from composition.seeds import load_seeds
 from composition.world import OfflineWorld
 from db import store
 from roles.ledger import TokenLedger
@@ -98,10 +103,20 @@ def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[Composit
 
 
 def prepare_run(
-    sessions: sessionmaker[Session], config: GenerateConfig, resume_run_id: int | None = None
+    sessions: sessionmaker[Session],
+    config: GenerateConfig,
+    resume_run_id: int | None = None,
+    *,
+    ledger: TokenLedger | None = None,
 ) -> tuple[int, GenerateConfig]:
-    """Create the run (or reopen one to resume) and store every task it lacks, one chunk per transaction."""
+    """Create the run (or reopen one to resume) and store every task it lacks.
+
+    World tasks are stored one chunk per transaction. LLM tasks come from the bottom-up stages, whose
+    requests are recorded in `ledger` (the invocation's, shared with the simulation phase).
+    """
     if resume_run_id is None:
+        if config.source == "llm":
+            load_seeds(config.bottom_up.seeds, config.bottom_up.max_seeds)  # a bad file makes no run
         with sessions.begin() as session:
             run_id = store.create_run(
                 session,
@@ -113,13 +128,51 @@ def prepare_run(
             )
     else:
         run_id, config = _reopen(sessions, config, resume_run_id)
+    if config.source == "llm":
+        _add_llm_tasks(sessions, run_id, config, ledger if ledger is not None else TokenLedger())
+    else:
+        _add_world_tasks(sessions, run_id, config)
+    return run_id, config
+
+
+def _add_world_tasks(sessions: sessionmaker[Session], run_id: int, config: GenerateConfig) -> None:
     with sessions() as session:
         start = store.task_count(session, run_id)
     for chunk in _missing_tasks(config, start):
         with sessions.begin() as session:
             store.add_tasks(session, run_id, chunk, start_idx=start)
         start += len(chunk)
-    return run_id, config
+
+
+def _add_llm_tasks(
+    sessions: sessionmaker[Session], run_id: int, config: GenerateConfig, ledger: TokenLedger
+) -> None:
+    """The bottom-up stages' tasks, the first `n` of them; a stop leaves the run interrupted and
+    resumable (every finished stage item is stored)."""
+    from simulator.llm_batch import bottom_up_tasks  # the LLM stack: only for LLM runs
+
+    try:
+        tasks = bottom_up_tasks(sessions, run_id, config, ledger)
+    except BaseException as exc:
+        with sessions.begin() as session:
+            store.set_run_status(session, run_id, "interrupted")
+        if isinstance(exc, Exception):
+            raise RunError(
+                f"the bottom-up stages of run {run_id} stopped ({type(exc).__name__}: {exc}); what they "
+                f"stored is kept: fix the cause and continue with button generate --resume {run_id}"
+            ) from exc
+        raise
+    with sessions.begin() as session:
+        done = store.task_count(session, run_id)  # a resumed run stored some already
+        store.add_tasks(session, run_id, tasks[done : config.n], start_idx=done)
+        stored = store.task_count(session, run_id)
+        if stored == 0:
+            store.set_run_status(session, run_id, "interrupted")
+    if stored == 0:
+        raise RunError(
+            f"the bottom-up stages of run {run_id} made no task; see where the items stopped "
+            f"with: button stages --run {run_id}"
+        )
 
 
 def _reopen(
@@ -210,10 +263,11 @@ def _simulate_with_llm(
     config: GenerateConfig,
     on_progress: Callable[[BatchProgress], None],
     progress: BatchProgress,
+    ledger: TokenLedger | None,
 ) -> None:
     from simulator.llm_batch import make_runtime, simulate_llm  # openai SDK: only for LLM runs
 
-    runtime = make_runtime(config)
+    runtime = make_runtime(config, ledger)
     progress.ledger = runtime.ledger
 
     def keep(outcome: object) -> None:
@@ -231,16 +285,19 @@ def simulate_pending(
     run_id: int,
     config: GenerateConfig,
     on_progress: Callable[[BatchProgress], None] = lambda _: None,
+    *,
+    ledger: TokenLedger | None = None,
 ) -> BatchProgress:
     """Simulate every task of the run that has no conversation yet; mark the run finished (or
-    interrupted when the budget left tasks pending)."""
+    interrupted when the budget left tasks pending). LLM runs record requests in `ledger` (a fresh
+    one when None)."""
     with sessions() as session:
         pending = store.pending_tasks(session, run_id)
     progress = BatchProgress(total=len(pending))
     on_progress(progress)
     try:
         if config.uses_llm:
-            _simulate_with_llm(sessions, run_id, pending, config, on_progress, progress)
+            _simulate_with_llm(sessions, run_id, pending, config, on_progress, progress, ledger)
         else:
             for outcomes in _outcomes(pending, config):
                 for outcome in outcomes:

@@ -57,17 +57,32 @@ def episode_clients(
     llm: dict[str, ManagedClient],
     runtime: LLMRuntime | None = None,
 ) -> RoleClients:
-    """The offline clients of the task with every LLM-played role swapped in, and how to drive them."""
-    clients = offline_clients(task, executor, parallel=config.parallel, policy=config.policy)
+    """Each role's client: the LLM one when the role is played by an LLM, else the scripted one.
+
+    Only the scripted clients a role needs are built: the offline assistant reads the task's reference
+    (LLM-made tasks have none) and the offline tool executes only world functions; the offline user
+    works for any task, since it only states the instruction.
+    """
     retries = config.max_format_retries
-    if "user" in llm:
-        clients.user, clients.user_model = llm["user"], llm["user"].model
+    user = llm.get("user") or OfflineUserClient(task)
+    assistant = llm.get("assistant") or OfflineAssistantClient(
+        task, parallel=config.parallel, policy=config.policy
+    )
+    tool = llm.get("tool") or OfflineToolClient(executor)
+    clients = RoleClients(
+        user=user,
+        assistant=assistant,
+        tool=tool,
+        user_model=llm["user"].model if "user" in llm else "offline-user",
+        assistant_model=(
+            llm["assistant"].model if "assistant" in llm else f"offline-assistant-{config.policy}"
+        ),
+        tool_model=llm["tool"].model if "tool" in llm else "offline-tool",
+    )
     if "assistant" in llm:
-        clients.assistant, clients.assistant_model = llm["assistant"], llm["assistant"].model
         clients.assistant_native = config.role("assistant").format == "native"
         clients.assistant_retries = retries
     if "tool" in llm:
-        clients.tool, clients.tool_model = llm["tool"], llm["tool"].model
         clients.tool_retries, clients.tool_history = retries, True
     if runtime is not None:
         clients.budget_exhausted = lambda: runtime.budget_exhausted

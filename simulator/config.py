@@ -7,15 +7,19 @@ fields (workers, concurrency) change how fast it goes, never what it makes, so a
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from composition.pipeline import BottomUpConfig
 from roles.model_config import LLM_ROLES, LLMExecution, RoleModel
 
-__all__ = ["DEFAULT_DB_URL", "GenerateConfig", "default_workers"]
+__all__ = ["DEFAULT_DB_URL", "LLM_SOURCE_ROLES", "GenerateConfig", "default_workers"]
 
 DEFAULT_DB_URL = "sqlite:///button.db"
+# Roles an LLM must play when tasks come from the bottom-up stages: composer and judge make the tasks;
+# the offline assistant needs a ground-truth reference and the offline tool runs only world functions.
+LLM_SOURCE_ROLES = ("composer", "judge", "assistant", "tool")
 
 
 def default_workers() -> int:
@@ -26,7 +30,16 @@ def default_workers() -> int:
 class GenerateConfig(BaseModel):
     """Everything `button generate` needs; stored in `runs.config` so a run can be reproduced."""
 
-    n: int = Field(default=600, ge=1, le=1_000_000, description="Number of compositional tasks to simulate.")
+    n: int = Field(
+        default=600, ge=1, le=1_000_000, description="Number of compositional tasks to simulate (at most)."
+    )
+    source: Literal["world", "llm"] = Field(
+        default="world",
+        description="Where tasks come from: the offline world, or the LLM-driven bottom-up stages.",
+    )
+    bottom_up: BottomUpConfig = Field(
+        default_factory=BottomUpConfig, description="Settings of the bottom-up stages (source 'llm')."
+    )
     seed: int = Field(default=0, ge=0, description="Seed of task generation; same seed, same dataset.")
     parallel: bool = Field(default=True, description="Whether the assistant may make parallel calls.")
     max_subtasks: int = Field(default=3, ge=1, le=8, description="Most sub-tasks a composed task may have.")
@@ -54,6 +67,12 @@ class GenerateConfig(BaseModel):
             raise ValueError(f"unknown role(s) {sorted(unknown)}; allowed: {', '.join(LLM_ROLES)}")
         return roles
 
+    def missing_llm_roles(self) -> list[str]:
+        """The roles an LLM-source run needs played by an LLM but has offline (empty when fine)."""
+        if self.source != "llm":
+            return []
+        return [role for role in LLM_SOURCE_ROLES if not self.role(role).spec.is_llm]
+
     def role(self, name: str) -> RoleModel:
         """The settings of a role (offline when not configured)."""
         return self.roles.get(name) or RoleModel()
@@ -65,4 +84,4 @@ class GenerateConfig(BaseModel):
 
     def content(self) -> dict[str, Any]:
         """The fields that decide what the run produces (execution fields left out)."""
-        return self.model_dump(exclude={"workers", "concurrency", "llm"})
+        return self.model_dump(mode="json", exclude={"workers", "concurrency", "llm"})

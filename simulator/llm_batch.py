@@ -5,6 +5,9 @@ runs up to `concurrency` episodes, the shared `LLMRuntime` caps in-flight reques
 episode is stored in its own transaction at once (a crash loses only the episodes in flight). When the
 budget is spent, episodes not started yet are left without a conversation (pending, resumable) and the
 ones that hit the budget end with TerminationReason.BUDGET.
+
+For `--source llm` the tasks themselves come from here too: `bottom_up_tasks` runs the composer and judge
+through composition/pipeline.py, recorded in the ledger under the stage `bottom_up`.
 """
 
 from __future__ import annotations
@@ -13,29 +16,66 @@ import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from composition.pipeline import run_bottom_up
 from composition.schema import CompositionalTask
 from composition.world import OfflineWorld
 from roles.cache import ResponseCache
-from roles.ledger import Budget
+from roles.clients import build_role_client
+from roles.ledger import Budget, TokenLedger
 from roles.resilience import LLMRuntime
 from simulator.build import episode_clients, llm_clients
 from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
 
-__all__ = ["make_runtime", "simulate_llm"]
+__all__ = ["BOTTOM_UP_STAGE", "bottom_up_tasks", "make_runtime", "simulate_llm"]
+
+BOTTOM_UP_STAGE = "bottom_up"  # the ledger's stage label of composer and judge requests
 
 Pending = Sequence[tuple[int, CompositionalTask]]
 
 
-def make_runtime(config: GenerateConfig) -> LLMRuntime:
-    """The run's shared runtime: request limit, budget and (unless disabled) the on-disk reply cache."""
+def make_runtime(config: GenerateConfig, ledger: TokenLedger | None = None) -> LLMRuntime:
+    """The run's shared runtime: request limit, budget and (unless disabled) the on-disk reply cache.
+
+    Both phases of an invocation pass the same `ledger`, so one budget covers them together.
+    """
     llm = config.llm
     budget = Budget(
         tokens=llm.budget_tokens, usd=llm.budget_usd, price_in=llm.price_in, price_out=llm.price_out
     )
     cache = ResponseCache(Path(llm.cache_dir)) if llm.cache else None
-    return LLMRuntime(concurrency=config.concurrency, budget=budget, cache=cache)
+    runtime = LLMRuntime(concurrency=config.concurrency, budget=budget, cache=cache)
+    if ledger is not None:
+        runtime.ledger = ledger
+    return runtime
+
+
+def bottom_up_tasks(
+    sessions: sessionmaker[Session], run_id: int, config: GenerateConfig, ledger: TokenLedger
+) -> list[CompositionalTask]:
+    """Run (or resume) the bottom-up stages of `run_id` with the configured composer and judge."""
+    runtime = make_runtime(config, ledger)
+    clients = {}
+    for role in ("composer", "judge"):
+        client = build_role_client(
+            role, config.role(role), runtime, parallel=config.parallel, max_retries=config.llm.max_retries
+        )
+        client.stage = BOTTOM_UP_STAGE
+        clients[role] = client
+
+    async def run() -> list[CompositionalTask]:
+        try:
+            return await run_bottom_up(sessions, run_id, clients, config.bottom_up)
+        finally:
+            for client in clients.values():
+                await client.close()
+            if runtime.cache is not None:
+                runtime.cache.close()
+
+    return asyncio.run(run())
 
 
 async def simulate_llm(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -16,6 +16,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from composition.prompts import PromptError
+from composition.seeds import SeedFormatError
+from roles.ledger import TokenLedger
 from roles.model_config import CallFormat, ClientSetupError
 from simulator.batch import BatchProgress, RunError, prepare_run, simulate_pending
 from simulator.cli.app import app, cli_errors, console, err_console, fail, open_store, print_table
@@ -27,6 +30,7 @@ from simulator.report import call_figures, outcome_counts, task_mix
 __all__ = ["generate"]
 
 _MODEL_HELP = "Model of the role: offline, openai:MODEL, hf:PATH or smollm2."
+Source = Literal["world", "llm"]
 
 
 def _progress_bar() -> Progress:
@@ -57,7 +61,12 @@ def _values(ctx: typer.Context, params: dict[str, Any]) -> tuple[dict[str, Any],
 @cli_errors
 def generate(
     ctx: typer.Context,
-    n: Annotated[int, typer.Option(help="Number of compositional tasks to simulate.")] = 600,
+    n: Annotated[
+        int, typer.Option(help="Number of compositional tasks to simulate (source llm: at most).")
+    ] = 600,
+    source: Annotated[
+        Source, typer.Option(help="Tasks from the offline world, or from the LLM bottom-up stages.")
+    ] = "world",
     seed: Annotated[int, typer.Option(help="Seed of task generation: same seed, same dataset.")] = 0,
     parallel: Annotated[
         bool, typer.Option(help="Let the assistant make independent calls in one turn.")
@@ -83,6 +92,19 @@ def generate(
     user_model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "offline",
     assistant_model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "offline",
     tool_model: Annotated[str, typer.Option(help=_MODEL_HELP)] = "offline",
+    composer_model: Annotated[str, typer.Option(help=_MODEL_HELP + " Source llm: makes the tasks.")] = (
+        "offline"
+    ),
+    judge_model: Annotated[str, typer.Option(help=_MODEL_HELP + " Source llm: filters them.")] = "offline",
+    seeds: Annotated[
+        Path | None, typer.Option(help="Seed conversations (.jsonl or .json). Default: the shipped examples.")
+    ] = None,
+    n_expansions: Annotated[
+        int | None, typer.Option(help="New scenarios per seed scenario (default 2).")
+    ] = None,
+    dedup_threshold: Annotated[
+        float | None, typer.Option(help="Cosine similarity at which scenarios are duplicates (0.85).")
+    ] = None,
     call_format: Annotated[
         CallFormat, typer.Option(help="LLM assistant calls: BUTTON <call> text, or native tool calls.")
     ] = "button",
@@ -120,10 +142,21 @@ def generate(
             raise
         raise fail(str(exc)) from None
     sessions = open_store(db)
+    ledger = TokenLedger()  # both phases of this invocation: one ledger, one budget
+    if config.source == "llm":
+        console.print(
+            f"bottom-up stages: composer {config.role('composer').model}, judge "
+            f"{config.role('judge').model}, seeds {config.bottom_up.seeds}"
+        )
     try:
-        run_id, config = prepare_run(sessions, config, resume)
-    except RunError as exc:
+        run_id, config = prepare_run(sessions, config, resume, ledger=ledger)
+    except (RunError, SeedFormatError, PromptError, ClientSetupError) as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted; `button stats` lists the run; continue with: button generate --resume RUN"
+        )
+        raise typer.Exit(130) from None
     if config.uses_llm:
         models = ", ".join(f"{r} {config.role(r).model}" for r in ("user", "assistant", "tool"))
         console.print(f"LLM roles: {models}; in-process, {config.concurrency} requests in flight at most")
@@ -140,7 +173,7 @@ def generate(
             )
 
         try:
-            done = simulate_pending(sessions, run_id, config, show)
+            done = simulate_pending(sessions, run_id, config, show, ledger=ledger)
         except ClientSetupError as exc:
             bar.stop()
             raise fail(str(exc)) from None

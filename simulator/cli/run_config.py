@@ -3,6 +3,8 @@
 A flag overrides the file only when it was given on the command line (click reports where each value
 came from), so a file's `concurrency: 8` is not undone by the flag's default. Role-level flags
 (`--base-url`, `--temperature`, ...) apply to every role played by an LLM; `--call-format` to the assistant.
+Bottom-up flags (`--seeds`, `--n-expansions`, `--dedup-threshold`) land in `bottom_up`, which a file sets
+as a mapping of the same name.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ _BUDGET_KEYS = {
     "price_in": "price_in",
     "price_out": "price_out",
 }
-_ROLE_FLAGS = {"user_model": "user", "assistant_model": "assistant", "tool_model": "tool"}
+_ROLE_FLAGS = {
+    "user_model": "user",
+    "assistant_model": "assistant",
+    "tool_model": "tool",
+    "composer_model": "composer",
+    "judge_model": "judge",
+}
+_BOTTOM_UP_FLAGS = ("seeds", "n_expansions", "dedup_threshold")
 _ROLE_SETTINGS = ("base_url", "api_key_env", "temperature", "max_tokens", "timeout")
 _LLM_FLAGS = ("max_retries", "cache_dir", "budget_tokens", "budget_usd", "price_in", "price_out")
 
@@ -70,7 +79,11 @@ def _apply_flags(data: dict[str, Any], given: dict[str, Any]) -> None:
             llm[name] = given[name]
     if "cache" in given:
         llm["cache"] = given["cache"]
-    plain = set(GenerateConfig.model_fields) - {"roles", "llm"}
+    flags = {name: given[name] for name in _BOTTOM_UP_FLAGS if name in given}
+    if flags:
+        from_file = data.get("bottom_up") or {}
+        data["bottom_up"] = {**from_file, **flags} if isinstance(from_file, dict) else from_file
+    plain = set(GenerateConfig.model_fields) - {"roles", "llm", "bottom_up"}
     data.update({k: v for k, v in given.items() if k in plain})
 
 
@@ -83,6 +96,14 @@ def resolve_config(
         data.update(_from_file(config_file))
     _apply_flags(data, given)
     config = GenerateConfig.model_validate(data)
+    missing = config.missing_llm_roles()
+    if missing:
+        flags = ", ".join(f"--{role}-model" for role in missing)
+        raise ValueError(
+            f"--source llm needs an LLM for the {', '.join(missing)} role(s): give {flags} openai:MODEL "
+            "(only the user may stay offline: the offline assistant needs a ground-truth reference and "
+            "the offline tool runs only world functions)"
+        )
     if config.uses_llm:
         config = config.model_copy(update={"workers": 0})  # I/O-bound: one process, asyncio
     return config
