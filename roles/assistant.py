@@ -31,7 +31,7 @@ from autogen_core.models import (
 from autogen_core.tools import ParametersSchema, ToolSchema
 
 from composition.schema import FunctionSpec, SubTask
-from roles.format import parse_assistant_text, render_tool_results
+from roles.format import parse_assistant_text, render_assistant_text, render_tool_results
 from roles.messages import AssistantTurnMessage, turn_message, turn_of, usage_from
 from roles.prompts import assistant_feedback, button_system_prompt, hint_block, native_system_prompt
 from simulator.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
@@ -131,6 +131,23 @@ class AssistantRole(BaseChatAgent):
                 self._context.append(UserMessage(content=turn.content, source=message.source))
             elif isinstance(turn, ToolTurn):
                 self._context.append(self._results_message(turn, message.source))
+            elif isinstance(turn, AssistantTurn) and message.source == self.name:
+                # The runtime never hands an agent its own replies back, so an own turn here is an
+                # earlier turn given with the task (a fork's prefix): take it over as if said here.
+                self._context.append(self._take_over(turn))
+
+    def _take_over(self, turn: AssistantTurn) -> LLMMessage:
+        """An earlier turn of this role, in the form its model would have produced it."""
+        self._turn_no += 1
+        self._seen_ids.update(c.id for c in turn.tool_calls)
+        if self._native and turn.tool_calls and turn.format_error is None:
+            self._native_ids.update(c.id for c in turn.tool_calls)
+            calls = [
+                FunctionCall(id=c.id, name=c.name, arguments=json.dumps(c.arguments, ensure_ascii=False))
+                for c in turn.tool_calls
+            ]
+            return AssistantMessage(content=calls, thought=turn.content or None, source=self.name)
+        return AssistantMessage(content=turn.raw or render_assistant_text(turn), source=self.name)
 
     def _results_message(self, turn: ToolTurn, source: str) -> LLMMessage:
         if turn.results and all(r.call_id in self._native_ids for r in turn.results):

@@ -113,6 +113,9 @@ class ToolRole(BaseChatAgent):
     async def on_messages(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> Response:
+        if self._keep_history:  # earlier results given with the task (a fork's prefix) stay consistent
+            own = (turn_of(m) for m in messages if m.source == self.name)
+            self._history.extend(_history_line(r) for t in own if isinstance(t, ToolTurn) for r in t.results)
         turns = [turn_of(m) for m in messages if m.source != self.name]
         calls = next((t.tool_calls for t in reversed(turns) if isinstance(t, AssistantTurn)), [])
         if not calls:

@@ -53,6 +53,10 @@ class UserRole(BaseChatAgent):
             turn = turn_of(message)
             if message.source != self.name and isinstance(turn, AssistantTurn) and not turn.tool_calls:
                 self._context.append(UserMessage(content=visible_text(turn), source=message.source))
+            elif message.source == self.name and isinstance(turn, UserTurn):
+                # Own replies never come back through the team: this is an earlier turn given with
+                # the task (a fork's prefix), taken over as if said here.
+                self._context.append(AssistantMessage(content=turn.content, source=self.name))
 
     async def on_messages(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken

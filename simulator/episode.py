@@ -17,12 +17,22 @@ from autogen_core.models import ChatCompletionClient
 
 from composition.schema import CompositionalTask
 from roles.assistant import AssistantRole
-from roles.messages import turn_of
+from roles.messages import turn_message, turn_of
 from roles.tool import ToolRole
 from roles.user import UserRole
 from simulator.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, Turn, UserTurn
 
-__all__ = ["ASSISTANT", "TASK_SOURCE", "TOOL", "USER", "EpisodeConfig", "RoleClients", "route", "run_episode"]
+__all__ = [
+    "ASSISTANT",
+    "TASK_SOURCE",
+    "TOOL",
+    "USER",
+    "EpisodeConfig",
+    "RoleClients",
+    "prefix_messages",
+    "route",
+    "run_episode",
+]
 
 # Agent names are identifiers and none is "user": AgentChat's default task source is "user".
 USER, ASSISTANT, TOOL = "simulated_user", "assistant", "tool"
@@ -122,14 +132,36 @@ def _termination(turns: list[Turn]) -> TerminationReason:
     return TerminationReason.MAX_TURNS
 
 
-async def run_episode(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) -> Trajectory:
-    """Simulate one conversation; the turns so far are kept even when it errors."""
+_SPEAKER = {"user": USER, "assistant": ASSISTANT, "tool": TOOL}
+
+
+def prefix_messages(prefix: Sequence[Turn]) -> list[BaseChatMessage]:
+    """Earlier turns as the messages their agents would have sent: each agent takes its own turns
+    into its context (they never come back to it otherwise), the others read them as usual."""
+    return [turn_message(turn, _SPEAKER[turn.role]) for turn in prefix]
+
+
+async def run_episode(
+    task: CompositionalTask,
+    clients: RoleClients,
+    config: EpisodeConfig,
+    prefix: Sequence[Turn] = (),
+) -> Trajectory:
+    """Simulate one conversation; the turns so far are kept even when it errors.
+
+    `prefix`: turns already spoken (a fork re-simulates from turn K); they go in with the task, every
+    agent folds them into its context, `route` picks the next speaker from the last of them, and the
+    trajectory returned holds prefix and new turns. They count towards `max_turns`.
+    """
     seen: list[BaseAgentEvent | BaseChatMessage] = []
     try:
         team = _team(task, clients, config)
         # The kick-off names the task for the record; the agents ignore it (it carries no turn).
         kickoff = TextMessage(content=task.instruction, source=TASK_SOURCE)
-        async for item in team.run_stream(task=kickoff):
+        start: BaseChatMessage | list[BaseChatMessage] = (
+            [kickoff, *prefix_messages(prefix)] if prefix else kickoff
+        )
+        async for item in team.run_stream(task=start):
             if not isinstance(item, TaskResult):
                 seen.append(item)
     except Exception as exc:  # failures are data: recorded in the trajectory, never raised
