@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from composition.schema import CompositionalTask
+from db.lineage import Lineage, lineages
 from db.models import Base, Check, Conversation, Message, TaskRow, ToolCallRow
 from db.task_store import load_tasks
 from simulator.trajectory import (
@@ -56,6 +57,10 @@ class StoredConversation(BaseModel):
     status: str = Field(description="'accepted' when every applicable check passed, else 'rejected'.")
     rejected_by: str | None = Field(description="The first applicable check that failed, if any.")
     models: dict[str, str] = Field(description="Model of each role that took part: user, assistant, tool.")
+    forked_from_id: int | None = Field(default=None, description="The conversation this one forks, if any.")
+    fork_turn: int | None = Field(
+        default=None, description="Turns before this index are shared with the parent (forks only)."
+    )
 
 
 def _table(model: type[Base]) -> Table:
@@ -256,10 +261,13 @@ def _turn(message: Message, calls: list[ToolCallRow], results: list[ToolCallRow]
 
 
 def _trajectory(conversation: Conversation, messages: list[Message], calls: list[ToolCallRow]) -> Trajectory:
+    """Turns from message rows; a call belongs to the turn that made it only in the conversation that
+    stored that turn (a fork's own row for a call made in the shared prefix carries only its result)."""
+    owner = {m.id: m.conversation_id for m in messages}
     made: dict[int, list[ToolCallRow]] = defaultdict(list)
     answered: dict[int, list[ToolCallRow]] = defaultdict(list)
     for call in calls:
-        if call.message_id is not None:
+        if call.message_id is not None and owner.get(call.message_id) == call.conversation_id:
             made[call.message_id].append(call)
         if call.result_message_id is not None:
             answered[call.result_message_id].append(call)
@@ -271,6 +279,12 @@ def _trajectory(conversation: Conversation, messages: list[Message], calls: list
     )
 
 
+def _visible(lineage: Lineage, messages: dict[int, list[Message]]) -> list[Message]:
+    """The turns a conversation shows: its own rows, and its ancestors' below their fork turn."""
+    rows = [m for source, below in lineage for m in messages[source] if below is None or m.idx < below]
+    return sorted(rows, key=lambda m: m.idx)
+
+
 def _grouped(session: Session, model: Any, ids: Sequence[int]) -> dict[int, list[Any]]:
     groups: dict[int, list[Any]] = defaultdict(list)
     query = select(model).where(model.conversation_id.in_(ids)).order_by(model.conversation_id, model.idx)
@@ -280,9 +294,13 @@ def _grouped(session: Session, model: Any, ids: Sequence[int]) -> dict[int, list
 
 
 def load_conversations(session: Session, conversations: Sequence[Conversation]) -> list[StoredConversation]:
-    """Rebuild these conversation rows, with their tasks, in a fixed handful of queries."""
+    """Rebuild these conversation rows, with their tasks, in a fixed handful of queries; a fork gets
+    its full trajectory (the shared prefix read from its ancestors, then its own turns)."""
     ids = [c.id for c in conversations]
-    messages, calls, checks = (_grouped(session, model, ids) for model in (Message, ToolCallRow, Check))
+    lines = lineages(session, conversations)
+    sources = sorted({source for line in lines.values() for source, _ in line})
+    messages, calls = (_grouped(session, model, sources) for model in (Message, ToolCallRow))
+    checks = _grouped(session, Check, ids)
     tasks = load_tasks(session, [c.task_id for c in conversations])
     return [
         StoredConversation(
@@ -290,7 +308,9 @@ def load_conversations(session: Session, conversations: Sequence[Conversation]) 
             run_id=c.run_id,
             task_id=c.task_id,
             task=tasks[c.task_id],
-            trajectory=_trajectory(c, messages[c.id], calls[c.id]),
+            trajectory=_trajectory(
+                c, _visible(lines[c.id], messages), [r for s, _ in lines[c.id] for r in calls[s]]
+            ),
             checks=[
                 CheckResult(name=k.name, passed=k.passed, reason=k.reason, applicable=k.applicable)
                 for k in checks[c.id]
@@ -304,6 +324,8 @@ def load_conversations(session: Session, conversations: Sequence[Conversation]) 
                 )
                 if model is not None
             },
+            forked_from_id=c.forked_from_id,
+            fork_turn=c.fork_turn,
         )
         for c in conversations
     ]

@@ -188,6 +188,12 @@ class Conversation(Base):
     assistant_model: Mapped[str | None]
     tool_model: Mapped[str | None]
     created_at: Mapped[dt.datetime] = _now()
+    # A fork shares its parent's turns before `fork_turn` and stores only its own (idx >= fork_turn);
+    # the `conversation_messages` view and `load_conversation` put the whole conversation together.
+    forked_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    fork_turn: Mapped[int | None]
 
 
 class Message(Base):
