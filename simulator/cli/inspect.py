@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.panel import Panel
-from rich.syntax import Syntax
-from rich.table import Table as RichTable
 
 from db import store
 from simulator.cli.app import app, cli_errors, console, fail, open_store, print_table
 from simulator.config import DEFAULT_DB_URL
+from simulator.replay.render import conversation_renderables
 from simulator.report import call_figures, outcome_counts, run_list, task_mix
-from simulator.trajectory import AssistantTurn, ToolTurn, UserTurn
 
 __all__ = ["show", "stats"]
 
@@ -31,38 +28,6 @@ def stats(
         print_table(run_list(session))
         for table in (task_mix(session, run), outcome_counts(session, run), call_figures(session, run)):
             print_table(table)
-
-
-def _json(value: Any) -> Syntax:
-    return Syntax(json.dumps(value, indent=2, ensure_ascii=False), "json", theme="ansi_dark", word_wrap=True)
-
-
-def _print_turn(index: int, turn: UserTurn | AssistantTurn | ToolTurn) -> None:
-    if isinstance(turn, UserTurn):
-        console.print(Panel(turn.content, title=f"[{index}] user", title_align="left", border_style="cyan"))
-    elif isinstance(turn, AssistantTurn):
-        parts: list[Any] = [turn.content] if turn.content else []
-        if turn.tool_calls:
-            parts.append(_json([{"name": c.name, "arguments": c.arguments} for c in turn.tool_calls]))
-        if turn.final_answer is not None:
-            parts.append(f"[bold]final:[/bold] {turn.final_answer}")
-        if turn.format_error:
-            parts.append(f"[red]format error:[/red] {turn.format_error}")
-        console.print(
-            Panel(_group(parts), title=f"[{index}] assistant", title_align="left", border_style="green")
-        )
-    else:
-        rows = [
-            {"name": r.name, "results": r.results} if r.error is None else {"name": r.name, "error": r.error}
-            for r in turn.results
-        ]
-        console.print(Panel(_json(rows), title=f"[{index}] tool", title_align="left", border_style="yellow"))
-
-
-def _group(parts: list[Any]) -> Any:
-    from rich.console import Group
-
-    return Group(*parts)
 
 
 @app.command()
@@ -84,37 +49,5 @@ def show(
     if as_json:
         console.print_json(conv.model_dump_json() if hasattr(conv, "model_dump_json") else json.dumps(conv))
         return
-    task = conv.task
-    console.print(
-        Panel(
-            f"{task.instruction}\n\n[dim]strategy {task.strategy.value} · {len(task.subtasks)} sub-tasks · "
-            f"run {conv.run_id} · task {conv.task_id} · {conv.status}"
-            + (f" ({conv.rejected_by})" if conv.rejected_by else "")
-            + "[/dim]",
-            title=f"conversation {conv.id}",
-            title_align="left",
-            border_style="bold",
-        )
-    )
-    hints = "\n".join(
-        f"{s.index + 1}. {s.instruction}  [dim]{', '.join(s.functions) or 'no function'}[/dim]"
-        for s in task.subtasks
-    )
-    console.print(
-        Panel(
-            hints,
-            title="sub-task hints (hidden from training data)",
-            title_align="left",
-            border_style="magenta",
-        )
-    )
-    console.print(f"[dim]functions offered: {', '.join(f.name for f in task.functions)}[/dim]")
-    for index, turn in enumerate(conv.trajectory.turns):
-        _print_turn(index, turn)
-    checks = RichTable(title="checks", title_justify="left")
-    for column in ("check", "verdict", "reason"):
-        checks.add_column(column, overflow="fold")
-    for check in conv.checks:
-        verdict = "n/a" if not check.applicable else ("[green]pass" if check.passed else "[red]fail")
-        checks.add_row(check.name.value, verdict, check.reason)
-    console.print(checks)
+    for renderable in conversation_renderables(conv):
+        console.print(renderable)
