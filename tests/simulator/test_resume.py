@@ -11,16 +11,17 @@ import time
 from pathlib import Path
 
 N = 160
+CTRL_C_N = 1200
 
 
-def _start(db: Path, *extra: str) -> subprocess.Popen[bytes]:
+def _start(db: Path, *extra: str, n: int = N) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
         "simulator.cli",
         "generate",
         "--n",
-        str(N),
+        str(n),
         "--seed",
         "11",
         "--db",
@@ -50,7 +51,7 @@ def _wait_for_conversations(db: Path, proc: subprocess.Popen[bytes], at_least: i
         time.sleep(0.05)
 
 
-def _resume_and_check(db: Path) -> None:
+def _resume_and_check(db: Path, n: int = N) -> None:
     resumed = subprocess.run(
         [
             sys.executable,
@@ -69,10 +70,10 @@ def _resume_and_check(db: Path) -> None:
         timeout=300,
     )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert _count(db, "SELECT COUNT(*) FROM tasks") == N
-    assert _count(db, "SELECT COUNT(*) FROM conversations") == N
-    assert _count(db, "SELECT COUNT(DISTINCT task_id) FROM conversations") == N
-    assert _count(db, "SELECT COUNT(*) FROM conversations WHERE status = 'accepted'") == N
+    assert _count(db, "SELECT COUNT(*) FROM tasks") == n
+    assert _count(db, "SELECT COUNT(*) FROM conversations") == n
+    assert _count(db, "SELECT COUNT(DISTINCT task_id) FROM conversations") == n
+    assert _count(db, "SELECT COUNT(*) FROM conversations WHERE status = 'accepted'") == n
     assert _count(db, "SELECT COUNT(*) FROM runs") == 1
     assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == 1
     orphans = (
@@ -94,7 +95,9 @@ def test_kill_9_then_resume(tmp_path: Path) -> None:
 
 def test_ctrl_c_marks_run_interrupted_then_resume(tmp_path: Path) -> None:
     db = tmp_path / "interrupted.db"
-    proc = _start(db, "--workers", "1")
+    # Large enough that the run is still going when Ctrl-C lands, however loaded the machine is:
+    # results come back a chunk at a time, so a small run can finish between two polls.
+    proc = _start(db, "--workers", "1", n=CTRL_C_N)
     _wait_for_conversations(db, proc, 10)
     proc.send_signal(signal.SIGINT)
     output = proc.communicate(timeout=60)[0].decode()
@@ -102,4 +105,4 @@ def test_ctrl_c_marks_run_interrupted_then_resume(tmp_path: Path) -> None:
     assert "button generate --resume 1" in output
     assert "Traceback" not in output
     assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
-    _resume_and_check(db)
+    _resume_and_check(db, CTRL_C_N)
