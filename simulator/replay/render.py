@@ -38,7 +38,14 @@ ROLE_COLOURS = {"user": "cyan", "assistant": "green", "tool": "yellow"}
 
 
 def _json(value: Any) -> Syntax:
-    return Syntax(json.dumps(value, indent=2, ensure_ascii=False), "json", theme="ansi_dark", word_wrap=True)
+    """Highlighted JSON: one line per item when that is short enough to read, else indented."""
+    items = value if isinstance(value, list) else [value]
+    lines = [json.dumps(item, ensure_ascii=False) for item in items]
+    if all(len(line) <= 120 for line in lines):
+        text = "\n".join(lines)
+    else:
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+    return Syntax(text, "json", theme="ansi_dark", word_wrap=True)
 
 
 def usage_label(usage: Usage | None) -> str:
@@ -105,8 +112,10 @@ def turn_text(turn: Turn) -> str:
 
 def divergence_rule(conv: StoredConversation) -> Rule:
     """The line drawn where a fork leaves its parent."""
+    last = (conv.fork_turn or 1) - 1
+    shared = "turn 0" if last == 0 else f"turns 0–{last}"
     return Rule(
-        f"⑂ fork of #{conv.forked_from_id}: turns 0–{(conv.fork_turn or 0) - 1} shared, new from here",
+        f"◆ fork of #{conv.forked_from_id}: {shared} shared, new from here",
         style="bold magenta",
     )
 

@@ -1,0 +1,75 @@
+"""`button replay ID`: the interactive replay app, `--plain` for scripts, `--fork-at K` to fork."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import store
+from simulator.cli.app import app, cli_errors, console, fail, open_store
+from simulator.config import DEFAULT_DB_URL
+from simulator.replay.fork import ForkChange, ForkError, fork_conversation
+from simulator.replay.render import conversation_renderables
+
+__all__ = ["replay"]
+
+Model = Annotated[str | None, typer.Option(help="Fork: this role's model (offline, openai:MODEL, hf:PATH).")]
+
+
+def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, change: ForkChange) -> int:
+    """Make the fork, print one line about it, and return its id."""
+    if len(change.given()) > 1:
+        raise fail("a fork changes one setting; give only one of the model, --policy and --parallel options")
+    try:
+        outcome = fork_conversation(sessions, conversation_id, fork_at, change)
+    except ForkError as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"fork {outcome.conversation_id} of conversation {conversation_id} from turn {fork_at}: "
+        f"{outcome.status}, {outcome.n_turns} turns, run {outcome.run_id}",
+        highlight=False,
+    )
+    return outcome.conversation_id
+
+
+@app.command()
+@cli_errors
+def replay(
+    conversation_id: Annotated[int, typer.Argument(help="Conversation id (see `button logs`).")],
+    db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
+    plain: Annotated[bool, typer.Option("--plain", help="Print the whole conversation; no TUI.")] = False,
+    fork_at: Annotated[
+        int | None, typer.Option("--fork-at", metavar="K", help="Re-simulate from turn K.")
+    ] = None,
+    assistant_model: Model = None,
+    user_model: Model = None,
+    tool_model: Model = None,
+    policy: Annotated[str | None, typer.Option(help="Fork: plan or sequential.")] = None,
+    parallel: Annotated[
+        bool | None, typer.Option("--parallel/--no-parallel", help="Fork: allow parallel calls or not.")
+    ] = None,
+) -> None:
+    """Replay one conversation interactively (keys in the footer), print it, or fork it from turn K."""
+    change = ForkChange(assistant_model, user_model, tool_model, policy, parallel)
+    sessions = open_store(db)
+    target = conversation_id
+    if fork_at is not None:
+        target = _fork(sessions, conversation_id, fork_at, change)
+        if not plain:
+            return
+    elif change.given():
+        raise fail("the model, --policy and --parallel options change a fork: give --fork-at K too")
+    with sessions() as session:
+        try:
+            conv = store.load_conversation(session, target)
+        except LookupError:
+            raise fail(f"conversation {target} does not exist in {db}") from None
+    if plain:
+        for renderable in conversation_renderables(conv):
+            console.print(renderable)
+        return
+    from simulator.replay.app import ReplayApp  # Textual: only for the interactive app
+
+    ReplayApp(sessions, conv.id).run()
