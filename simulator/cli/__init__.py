@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import simulator.cli.logs  # noqa: F401  (registers `button logs`)
 import simulator.cli.replay  # noqa: F401  (registers `button replay`)
 import simulator.cli.stages  # noqa: F401  (registers `button stages`)
 from simulator.cli import database, export, generate, inspect, sql, train  # noqa: F401  (registers commands)
