@@ -40,8 +40,10 @@ __all__ = ["ReplayApp", "figures_table"]
 
 def figures_table(conv: StoredConversation) -> Table:
     """Turns, calls, tokens and latency per role, where the turns recorded them."""
-    table = Table(title="figures", title_justify="left", expand=True, box=box.SIMPLE_HEAD, padding=(0, 1))
-    for column in ("role", "turns", "tok in", "tok out", "ms"):
+    table = Table(
+        title="figures (tokens in / out, latency)", title_justify="left", expand=True, box=box.SIMPLE_HEAD
+    )
+    for column in ("role", "turns", "in", "out", "ms"):
         table.add_column(column, justify="right" if column != "role" else "left")
     for role, colour in ROLE_COLOURS.items():
         turns = [t for t in conv.trajectory.turns if t.role == role]
