@@ -1,0 +1,71 @@
+"""`--source llm` settings: YAML and flags layer into `bottom_up`, the roles it needs are enforced with one
+clear message, the settings survive the JSON round trip of `runs.config` (a resume reuses them), and an
+episode of a task without ground truth gets only the clients its roles need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from composition.world import OfflineWorld
+from roles.offline import OfflineUserClient
+from roles.scripted import ScriptedChatCompletionClient
+from simulator.build import episode_clients
+from simulator.cli.run_config import resolve_config
+from simulator.config import GenerateConfig
+
+LLM_ROLES = {role: {"model": "openai:m"} for role in ("composer", "judge", "assistant", "tool")}
+
+
+class Silent(ScriptedChatCompletionClient):
+    """Stands in for a managed LLM client: episode_clients only reads `.model`."""
+
+    model = "openai:m"
+
+    def decide(self, messages: Any, tools: Any) -> str:
+        return "<final>ok</final>"
+
+
+def test_file_sets_bottom_up_and_flags_override_single_keys(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "source: llm\nbottom_up: {seeds: my_seeds.jsonl, n_expansions: 3}\nroles:\n"
+        + "".join(f"  {role}: {{model: 'openai:m'}}\n" for role in LLM_ROLES)
+    )
+    config = resolve_config(path, {"n_expansions": 1, "dedup_threshold": 0.9}, {})
+    assert config.source == "llm" and config.workers == 0
+    assert config.bottom_up.seeds == Path("my_seeds.jsonl")
+    assert (config.bottom_up.n_expansions, config.bottom_up.dedup_threshold) == (1, 0.9)
+
+
+def test_llm_source_names_the_roles_it_lacks() -> None:
+    with pytest.raises(ValueError, match=r"needs an LLM for the judge, tool role\(s\): give --judge-model"):
+        resolve_config(
+            None, {"source": "llm", "composer_model": "openai:m", "assistant_model": "openai:m"}, {}
+        )
+
+
+def test_user_may_stay_offline_and_world_source_needs_nothing() -> None:
+    given = {"source": "llm", **{f"{role}_model": "openai:m" for role in LLM_ROLES}}
+    assert resolve_config(None, given, {}).role("user").spec.is_llm is False
+    assert resolve_config(None, {}, {}).missing_llm_roles() == []
+
+
+def test_stored_content_round_trips_through_json() -> None:
+    config = GenerateConfig(source="llm", roles=LLM_ROLES, bottom_up={"n_expansions": 1})  # type: ignore[arg-type]
+    content = config.content()
+    assert isinstance(content["bottom_up"]["seeds"], str)
+    assert GenerateConfig.model_validate(content).content() == content
+
+
+def test_task_without_reference_gets_no_offline_assistant() -> None:
+    world = OfflineWorld(world_seed=0)
+    task = world.generate_task(0, 0).model_copy(update={"reference": None})
+    config = GenerateConfig(source="llm", roles=LLM_ROLES)  # type: ignore[arg-type]
+    llm = cast(Any, {"assistant": Silent(), "tool": Silent()})
+    clients = episode_clients(task, world, config, llm)
+    assert isinstance(clients.user, OfflineUserClient)
+    assert clients.assistant is llm["assistant"] and clients.tool is llm["tool"]
+    assert clients.models == {"user": "offline-user", "assistant": "openai:m", "tool": "openai:m"}
