@@ -19,7 +19,7 @@ from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage
 from autogen_core.tools import Tool, ToolSchema
 
 from composition.logic import LogicError, apply_logic, render_value
-from composition.schema import CompositionalTask, LiteralArg, RefArg, ReferenceStep, TaskReference
+from composition.schema import CompositionalTask, LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 
 __all__ = ["ASSISTANT_POLICIES", "CLARIFICATION_REPLY", "OfflineAssistantClient", "OfflineUserClient"]
@@ -181,10 +181,23 @@ def _describe_binding(name: str, binding: LiteralArg | RefArg) -> str:
     return f"{name}=the {binding.field} from {step}" if binding.field else f"{name}={step}"
 
 
+_LOGIC_PHRASES = {
+    LogicOp.DIFFERENCE: "the difference between {}",
+    LogicOp.SUM: "the sum of {}",
+    LogicOp.MAX: "which is largest among {}",
+    LogicOp.MIN: "which is smallest among {}",
+    LogicOp.COUNT: "how many items are in {}",
+    LogicOp.EQUAL: "whether {} are the same",
+}
+
+
 def _describe_step(step: ReferenceStep) -> str:
     if step.function is not None:
         arguments = ", ".join(_describe_binding(n, b) for n, b in step.arguments.items())
         return f"call {step.function}({arguments})"
     assert step.operation is not None
     inputs = " and ".join(_describe_binding("", b).lstrip("=") for b in step.operands)
-    return f"work out the {step.operation.value} of {inputs} myself"
+    if step.key is not None and step.operation in (LogicOp.MAX, LogicOp.MIN):
+        extreme = "largest" if step.operation is LogicOp.MAX else "smallest"
+        return f"pick the item of {inputs} with the {extreme} {step.key} myself"
+    return f"work out {_LOGIC_PHRASES[step.operation].format(inputs)} myself"
