@@ -109,6 +109,15 @@ class Trajectory(BaseModel):
         return [c for t in self.turns if isinstance(t, AssistantTurn) for c in t.tool_calls]
 
     @property
+    def error_line(self) -> str | None:
+        """The error in one line (its last), for messages; `error` keeps the whole text, tracebacks from
+        the agent runtime included, for whoever debugs it."""
+        if self.error is None:
+            return None
+        lines = [line.strip() for line in self.error.splitlines() if line.strip() not in ("", ")")]
+        return (lines[-1] if lines else self.error)[:300]
+
+    @property
     def final_answer(self) -> str | None:
         """The final answer, if the assistant gave one."""
         for turn in reversed(self.turns):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -26,6 +28,17 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def _quiet_libraries() -> None:
+    """AutoGen logs every failing agent with a traceback, while the episode already records the error as
+    data (termination `error`, with its text); the traceback would only garble the progress bar.
+    `BUTTON_DEBUG=1` keeps the libraries' logs."""
+    if not os.environ.get("BUTTON_DEBUG"):
+        for name in ("autogen_core", "autogen_agentchat"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -20,7 +20,7 @@ Model = Annotated[str | None, typer.Option(help="Fork: this role's model (offlin
 
 def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, change: ForkChange) -> int:
     """Make the fork, print one line about it, and return its id."""
-    if len(change.given()) > 1:
+    if len(change.settings()) > 1:
         raise fail("a fork changes one setting; give only one of the model, --policy and --parallel options")
     try:
         outcome = fork_conversation(sessions, conversation_id, fork_at, change)
@@ -28,7 +28,8 @@ def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, c
         raise fail(str(exc)) from None
     console.print(
         f"fork {outcome.conversation_id} of conversation {conversation_id} from turn {fork_at}: "
-        f"{outcome.status}, {outcome.n_turns} turns, run {outcome.run_id}",
+        f"{outcome.status}, {outcome.n_turns} turns, run {outcome.run_id}"
+        + (f" ({outcome.reason})" if outcome.reason else ""),
         highlight=False,
     )
     return outcome.conversation_id
@@ -50,9 +51,20 @@ def replay(
     parallel: Annotated[
         bool | None, typer.Option("--parallel/--no-parallel", help="Fork: allow parallel calls or not.")
     ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Fork: OpenAI-compatible endpoint of the changed model.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Fork: environment variable with that endpoint's API key.")
+    ] = None,
+    call_format: Annotated[
+        str | None, typer.Option(help="Fork: the changed assistant's calls, button or native.")
+    ] = None,
 ) -> None:
     """Replay one conversation interactively (keys in the footer), print it, or fork it from turn K."""
-    change = ForkChange(assistant_model, user_model, tool_model, policy, parallel)
+    change = ForkChange(
+        assistant_model, user_model, tool_model, policy, parallel, base_url, api_key_env, call_format
+    )
     sessions = open_store(db)
     target = conversation_id
     if fork_at is not None:

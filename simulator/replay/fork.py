@@ -30,6 +30,9 @@ from simulator.verify import verify
 __all__ = ["ForkChange", "ForkError", "ForkOutcome", "fork_conversation", "run_config"]
 
 
+_ENDPOINT_OPTIONS = ("base_url", "api_key_env", "call_format")
+
+
 class ForkError(Exception):
     """A fork cannot be made as asked; the message says why and what is allowed."""
 
@@ -43,18 +46,33 @@ class ForkChange:
     tool_model: str | None = None
     policy: str | None = None
     parallel: bool | None = None
+    # Where the changed model is served; they qualify a model change, they are not a setting of their own.
+    base_url: str | None = None
+    api_key_env: str | None = None
+    call_format: str | None = None
 
     def given(self) -> dict[str, Any]:
-        """The settings actually changed, as stored with the fork's run."""
+        """The settings actually changed (endpoint options included), as stored with the fork's run."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    def settings(self) -> dict[str, Any]:
+        """The changed settings proper: models, policy, parallel (a fork changes exactly one)."""
+        return {k: v for k, v in self.given().items() if k not in _ENDPOINT_OPTIONS}
+
+    def endpoint(self) -> dict[str, Any]:
+        """Endpoint options of the changed model, as RoleModel fields."""
+        fields = {"base_url": self.base_url, "api_key_env": self.api_key_env, "format": self.call_format}
+        return {k: v for k, v in fields.items() if v is not None}
+
     def apply(self, config: GenerateConfig) -> GenerateConfig:
-        """The parent's settings with this change (model changes keep the role's endpoint settings)."""
+        """The parent's settings with this change; a changed model keeps the role's other settings
+        unless endpoint options are given with it."""
         roles = dict(config.roles)
         for role in ("assistant", "user", "tool"):
             model = getattr(self, f"{role}_model")
             if model is not None:
-                roles[role] = config.role(role).model_copy(update={"model": RoleModel(model=model).model})
+                changed = {"model": RoleModel(model=model).model, **self.endpoint()}
+                roles[role] = RoleModel.model_validate({**config.role(role).model_dump(), **changed})
         update: dict[str, Any] = {"roles": roles}
         if self.policy is not None:
             update["policy"] = self.policy
@@ -71,6 +89,7 @@ class ForkOutcome:
     run_id: int
     status: str
     n_turns: int
+    reason: str | None = None  # why it was rejected: the episode's error, or the first failed check
 
 
 def run_config(run: Run) -> GenerateConfig:
@@ -80,7 +99,11 @@ def run_config(run: Run) -> GenerateConfig:
 
 
 def _check(config: GenerateConfig, change: ForkChange, has_reference: bool) -> None:
-    if not change.given():
+    if change.endpoint() and not any(getattr(change, f"{r}_model") for r in ("assistant", "user", "tool")):
+        raise ForkError(
+            "--base-url, --api-key-env and --call-format go with a changed model (--assistant-model ...)"
+        )
+    if not change.settings():
         raise ForkError(
             "a fork needs one setting to change: --assistant-model, --user-model, --tool-model, "
             "--policy or --parallel/--no-parallel"
@@ -162,5 +185,7 @@ def fork_conversation(
             models=models,
         )
         store.set_run_status(session, run_id, "finished")
-    status = "accepted" if all(c.passed for c in checks if c.applicable) else "rejected"
-    return ForkOutcome(fork_id, run_id, status, len(trajectory.turns))
+    failed = next((c for c in checks if c.applicable and not c.passed), None)
+    status = "rejected" if failed else "accepted"
+    reason = trajectory.error_line or (f"{failed.name.value}: {failed.reason}" if failed else None)
+    return ForkOutcome(fork_id, run_id, status, len(trajectory.turns), reason)
