@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from training.export_config import ExportConfig
-from training.manifest import masked_url
 from training.summary import ExportStats
 
 __all__ = ["FIELDS", "dataset_card", "size_category"]
@@ -88,7 +87,7 @@ def _filters_text(config: ExportConfig, stats: ExportStats, db_url: str) -> str:
         else "one split (train)"
     )
     return (
-        f"- source: `{masked_url(db_url)}`, run(s) {', '.join(map(str, sorted(stats.runs)))}\n"
+        f"- source: `{db_url}`, run(s) {', '.join(map(str, sorted(stats.runs)))}\n"
         f"- verdict: {verdict}\n"
         f"- other filters: {', '.join(f'`{k}={v}`' for k, v in chosen.items()) or 'none'}\n"
         f"- split: {split}\n"

@@ -17,20 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import store
 from training.export_config import ExportConfig
 from training.formats import FORMATS
-from training.manifest import RecordSink, write_manifest
+from training.manifest import RecordSink, masked_url, write_manifest
 from training.split import SPLITS, split_of
 from training.summary import ExportStats
 
 __all__ = [
-    "EXPORTERS",
     "ExportError",
     "ExportResult",
     "export_conversations",
     "export_dataset",
     "split_paths",
 ]
-
-EXPORTERS = {name: f.render for name, f in FORMATS.items()}  # the name → render map older callers used
 
 
 class ExportError(Exception):
@@ -58,9 +55,10 @@ def split_paths(out: Path, val_fraction: float) -> dict[str | None, Path]:
     return {split: out.with_name(f"{out.stem}.{split}.jsonl") for split in SPLITS}
 
 
-def _db_url(sessions: sessionmaker[Session]) -> str:
+def _source_url(sessions: sessionmaker[Session]) -> str:
+    """The database URL, password masked once here: every file the export writes quotes this form."""
     with sessions() as session:
-        return session.get_bind().engine.url.render_as_string(hide_password=False)
+        return masked_url(session.get_bind().engine.url)
 
 
 def _write_files(
@@ -98,7 +96,7 @@ def export_dataset(
     """Export every matching conversation as `config` says: the file(s), their manifests, the hub copy."""
     config.out.parent.mkdir(parents=True, exist_ok=True)
     sinks, stats = _write_files(sessions, config, on_record)
-    db_url = _db_url(sessions)
+    db_url = _source_url(sessions)
     for split, sink in sinks.items():
         extra = {
             "by_strategy": stats.strategies(split or "train"),
@@ -124,7 +122,7 @@ def export_conversations(
     status: str | None = "accepted",
     on_record: Callable[[int], None] = lambda _: None,
 ) -> int:
-    """The one-file export of earlier callers (accepted, or all with status=None); returns the count."""
+    """One unsplit file of one format (accepted conversations, or all with status=None); returns the count."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if status not in ("accepted", None):

@@ -14,12 +14,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 __all__ = ["RecordSink", "manifest_path", "masked_url", "write_manifest"]
 
 
-def masked_url(url: str) -> str:
+def masked_url(url: str | URL) -> str:
     """The database URL with any password replaced by ***, safe to write into a file people share."""
     return make_url(url).render_as_string(hide_password=True)
 
@@ -76,10 +76,10 @@ class RecordSink:
 def write_manifest(
     sink: RecordSink, *, fmt: str, db_url: str, filters: dict[str, Any], extra: dict[str, Any]
 ) -> Path:
-    """Write the manifest of a finished sink's file; returns its path."""
+    """Write the manifest of a finished sink's file; returns its path. `db_url` comes already masked."""
     manifest = {
         "format": fmt,
-        "db": masked_url(db_url),
+        "db": db_url,
         "filters": filters,
         "split": sink.split,
         "count": sink.count,
