@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from autogen_core.models import ChatCompletionClient
+
 from composition.schema import CompositionalTask
 from roles.offline import OfflineAssistantClient, OfflineUserClient
 from simulator.config import GenerateConfig
@@ -23,18 +25,25 @@ __all__ = ["SIMULATION_ROLES", "episode_clients", "llm_clients", "offline_client
 SIMULATION_ROLES = ("user", "assistant", "tool")
 
 
+def _scripted(
+    role: str, task: CompositionalTask, executor: Executor, *, parallel: bool, policy: str
+) -> tuple[ChatCompletionClient, str]:
+    """The scripted client of one role and the model name recorded for it."""
+    if role == "user":
+        return OfflineUserClient(task), "offline-user"
+    if role == "assistant":
+        return OfflineAssistantClient(task, parallel=parallel, policy=policy), f"offline-assistant-{policy}"
+    return OfflineToolClient(executor), "offline-tool"
+
+
 def offline_clients(
     task: CompositionalTask, executor: Executor, *, parallel: bool, policy: str = "plan"
 ) -> RoleClients:
     """Scripted user, assistant (following the task's reference) and tool (executing in `executor`)."""
-    return RoleClients(
-        user=OfflineUserClient(task),
-        assistant=OfflineAssistantClient(task, parallel=parallel, policy=policy),
-        tool=OfflineToolClient(executor),
-        user_model="offline-user",
-        assistant_model=f"offline-assistant-{policy}",
-        tool_model="offline-tool",
+    (user, user_model), (assistant, assistant_model), (tool, tool_model) = (
+        _scripted(role, task, executor, parallel=parallel, policy=policy) for role in SIMULATION_ROLES
     )
+    return RoleClients(user, assistant, tool, user_model, assistant_model, tool_model)
 
 
 def llm_clients(config: GenerateConfig, runtime: LLMRuntime) -> dict[str, ManagedClient]:
@@ -64,21 +73,16 @@ def episode_clients(
     works for any task, since it only states the instruction.
     """
     retries = config.max_format_retries
-    user = llm.get("user") or OfflineUserClient(task)
-    assistant = llm.get("assistant") or OfflineAssistantClient(
-        task, parallel=config.parallel, policy=config.policy
+    chosen: dict[str, tuple[ChatCompletionClient, str]] = {
+        role: (llm[role], llm[role].model)
+        if role in llm
+        else _scripted(role, task, executor, parallel=config.parallel, policy=config.policy)
+        for role in SIMULATION_ROLES
+    }
+    (user, user_model), (assistant, assistant_model), (tool, tool_model) = (
+        chosen[role] for role in SIMULATION_ROLES
     )
-    tool = llm.get("tool") or OfflineToolClient(executor)
-    clients = RoleClients(
-        user=user,
-        assistant=assistant,
-        tool=tool,
-        user_model=llm["user"].model if "user" in llm else "offline-user",
-        assistant_model=(
-            llm["assistant"].model if "assistant" in llm else f"offline-assistant-{config.policy}"
-        ),
-        tool_model=llm["tool"].model if "tool" in llm else "offline-tool",
-    )
+    clients = RoleClients(user, assistant, tool, user_model, assistant_model, tool_model)
     if "assistant" in llm:
         clients.assistant_native = config.role("assistant").format == "native"
         clients.assistant_retries = retries
