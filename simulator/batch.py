@@ -15,7 +15,9 @@ import asyncio
 import multiprocessing
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -226,7 +228,7 @@ def _chunks(
 
 def _outcomes(
     pending: list[tuple[int, CompositionalTask]], config: GenerateConfig
-) -> Iterator[list[EpisodeOutcome]]:
+) -> Generator[list[EpisodeOutcome], None, None]:
     workers = min(config.workers, max(1, len(pending) // 16))
     size = max(1, min(64, -(-len(pending) // max(1, workers * 4))))
     chunks = _chunks(pending, size)
@@ -244,8 +246,26 @@ def _simulate_job(job: tuple[list[tuple[int, CompositionalTask]], GenerateConfig
     return simulate_chunk(*job)
 
 
+@contextmanager
+def _interrupt_after() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends, then raise it. A KeyboardInterrupt inside a SQLite write leaves
+    the invalidated connection holding the write lock, so marking the run interrupted then fails with
+    'database is locked'; deferred, the episode's transaction completes and the stop is clean."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _store_outcome(sessions: sessionmaker[Session], run_id: int, outcome: EpisodeOutcome) -> None:
-    with sessions.begin() as session:
+    with _interrupt_after(), sessions.begin() as session:
         store.add_conversation(
             session,
             run_id=run_id,
@@ -299,11 +319,14 @@ def simulate_pending(
         if config.uses_llm:
             _simulate_with_llm(sessions, run_id, pending, config, on_progress, progress, ledger)
         else:
-            for outcomes in _outcomes(pending, config):
-                for outcome in outcomes:
-                    _store_outcome(sessions, run_id, outcome)
-                    progress.record(outcome)
-                    on_progress(progress)
+            # closing(): an interrupt while storing must stop the worker pool now, not whenever the
+            # suspended generator is collected (at exit, the pool's finalizers can then hang or print).
+            with closing(_outcomes(pending, config)) as batches:
+                for outcomes in batches:
+                    for outcome in outcomes:
+                        _store_outcome(sessions, run_id, outcome)
+                        progress.record(outcome)
+                        on_progress(progress)
     except BaseException:
         with sessions.begin() as session:
             store.set_run_status(session, run_id, "interrupted")
