@@ -29,6 +29,7 @@ __all__ = [
     "check_function_exists",
     "check_subtasks_covered",
     "match_reference",
+    "steps_in_order",
     "verify",
 ]
 
@@ -218,6 +219,21 @@ def _order_with_reference(
                     f"{_where(turn, call)} uses sub-task {dep}'s output, known only after turn {known}"
                 )
     return failures
+
+
+def steps_in_order(task: CompositionalTask, reference: TaskReference, trajectory: Trajectory) -> set[int]:
+    """Sub-task indices of the function steps done right and in order.
+
+    A step counts when match_reference matched it to a call and that call came in a turn after every
+    input it depends on was known: the rule of check_dependency_order's reference branch, per step, so an
+    evaluation can score partial progress where the check only gives one verdict for the conversation.
+    """
+    match = match_reference(task, reference, trajectory)
+    return {
+        step_index
+        for step_index, (turn, _call) in match.calls.items()
+        if all(match.available.get(dep, -1) < turn for dep in _refs(reference.steps[step_index], task))
+    }
 
 
 def _order_without_reference(task: CompositionalTask, trajectory: Trajectory) -> list[str]:

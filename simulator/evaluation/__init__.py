@@ -1,0 +1,1 @@
+"""Evaluate a model as the Assistant over held-out tasks: metrics, runs, reports."""
