@@ -4,15 +4,20 @@ Plain text out: the roles already parse BUTTON `<call>`/`<final>` text and tool 
 never interprets a reply. Models load lazily, once per process (a path names a model directory or a GGUF
 file), and one `generate` runs at a time per model on a worker thread, so the event loop stays free.
 torch and transformers are imported only here, only when an `hf:` or `smollm2` role is used.
+
+Each call re-renders the whole conversation, so on CPU re-encoding a 1-2k token prompt costs seconds every
+turn. A small per-model LRU of KV caches (`PrefixKVCache`) lets `generate` resume from the longest token
+prefix an earlier call already computed; only the new tail is encoded (bench/hf_generate.py measures it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import threading
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +37,16 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-__all__ = ["HF_MODEL_INFO", "HFChatCompletionClient", "LoadedModel", "load_model", "to_chat"]
+__all__ = [
+    "HF_MODEL_INFO",
+    "MIN_REUSED_PREFIX",
+    "PREFIX_CACHE_ENTRIES",
+    "HFChatCompletionClient",
+    "LoadedModel",
+    "PrefixKVCache",
+    "load_model",
+    "to_chat",
+]
 
 HF_MODEL_INFO = ModelInfo(
     vision=False,
@@ -41,17 +55,95 @@ HF_MODEL_INFO = ModelInfo(
     family=ModelFamily.UNKNOWN,
     structured_output=False,
 )
+# Enough for several interleaved conversations; a 135M model's KV for 2k tokens is ~90 MB in float32.
+PREFIX_CACHE_ENTRIES = 8
+# Below this, copying and cropping a cache saves less than it costs.
+MIN_REUSED_PREFIX = 32
 _LOADED: dict[str, LoadedModel] = {}
 _LOAD_LOCK = threading.Lock()
 
 
+@dataclass(eq=False)  # identity: entries hold tensors, which `==` would compare elementwise
+class _CachedPrefix:
+    ids: Any  # 1-D LongTensor (CPU): exactly the tokens whose keys and values `cache` holds
+    cache: Any  # transformers DynamicCache
+
+
+class PrefixKVCache:
+    """LRU of (token ids, KV cache) pairs from earlier `generate` calls on one model.
+
+    Not thread-safe on its own: use it only under `LoadedModel.lock`, like the model. Entries are never
+    handed out: `lookup` returns a cropped deep copy, because `generate` extends the cache it is given.
+    Only a plain `DynamicCache` of full-attention layers is kept: that is what can be cropped back to any
+    prefix; other caches (sliding windows, linear attention, none at all) are ignored, so such models
+    simply run without the prefix cache.
+    """
+
+    def __init__(self, capacity: int = PREFIX_CACHE_ENTRIES, min_prefix: int = MIN_REUSED_PREFIX):
+        self.capacity = capacity
+        self.min_prefix = min_prefix
+        self._entries: list[_CachedPrefix] = []  # least recently used first
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, prompt_ids: Any) -> tuple[Any, int]:
+        """(a cache covering the first n prompt tokens, n) for the entry sharing the longest prefix, or
+        (None, 0) when that prefix is under `min_prefix`. n stays below the prompt length: `generate`
+        needs at least one uncached token to compute the next-token logits from."""
+        best, reused = None, 0
+        for entry in self._entries:
+            common = _common_prefix_length(entry.ids, prompt_ids)
+            if common > reused:
+                best, reused = entry, common
+        reused = min(reused, int(prompt_ids.shape[0]) - 1)
+        if best is None or reused < self.min_prefix:
+            return None, 0
+        self._entries.remove(best)
+        self._entries.append(best)
+        cache = copy.deepcopy(best.cache)
+        cache.crop(reused - cache.get_seq_length())  # a negative count removes that many tokens
+        return cache, reused
+
+    def store(self, sequence: Any, cache: Any) -> None:
+        """Keep `cache` for the tokens it covers: generate leaves the last token of `sequence` uncached.
+        Entries that are a prefix of the new one are dropped: the new one serves every prompt they could."""
+        if not _is_croppable_dynamic_cache(cache):
+            return
+        covered = cache.get_seq_length()
+        if covered < self.min_prefix or covered > int(sequence.shape[0]):
+            return
+        ids = sequence[:covered].detach().to("cpu")
+        self._entries = [e for e in self._entries if _common_prefix_length(e.ids, ids) < len(e.ids)]
+        self._entries.append(_CachedPrefix(ids, cache))
+        del self._entries[: max(0, len(self._entries) - self.capacity)]
+
+
+def _common_prefix_length(a: Any, b: Any) -> int:
+    """How many leading tokens two 1-D id tensors share."""
+    n = min(int(a.shape[0]), int(b.shape[0]))
+    mismatches = (a[:n] != b[:n]).nonzero()
+    return int(mismatches[0, 0]) if mismatches.numel() else n
+
+
+def _is_croppable_dynamic_cache(cache: Any) -> bool:
+    """Exact types on purpose: subclasses (sliding windows, offloading, ...) may not crop to any prefix."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    if type(cache) is not DynamicCache:
+        return False
+    return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
 @dataclass
 class LoadedModel:
-    """A model, its tokenizer, and the lock that keeps one `generate` at a time on it."""
+    """A model, its tokenizer, the lock that keeps one `generate` at a time on it, and the prefix KV
+    cache shared by every client of this model (guarded by the same lock)."""
 
     model: Any
     tokenizer: Any
     lock: threading.Lock
+    prefix_cache: PrefixKVCache = field(default_factory=PrefixKVCache)
 
 
 def load_model(path: str) -> LoadedModel:
@@ -92,38 +184,83 @@ def to_chat(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
 
 
 class HFChatCompletionClient(ChatCompletionClient):
-    """Greedy (or sampled, with a temperature) generation with the tokenizer's chat template."""
+    """Greedy (or sampled, with a temperature) generation with the tokenizer's chat template.
 
-    def __init__(self, loaded: LoadedModel, *, max_new_tokens: int = 256, temperature: float | None = None):
+    With `prefix_cache` (the default) each call resumes from the model's `PrefixKVCache` and adds its own
+    prompt + reply to it. Greedy replies are the same as without it (bar float rounding, since a cached
+    prefix was summed in another order: only a near-tie could flip). Two counters show the reuse:
+    `prefix_cache_hits` (calls that started from a cached prefix) and `reused_prompt_tokens` (prompt
+    tokens taken from the cache instead of encoded), both totals over this client's calls.
+    Generation stops at the model's eos, which for ChatML models such as SmolLM2 is `<|im_end|>`.
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float | None = None,
+        prefix_cache: bool = True,
+    ):
         self._loaded = loaded
         self._max_new_tokens = max_new_tokens
         self._temperature = temperature
+        self._prefix_cache = prefix_cache
         self._usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self.prefix_cache_hits = 0
+        self.reused_prompt_tokens = 0
 
     @classmethod
     def for_path(
-        cls, path: str, *, max_new_tokens: int = 256, temperature: float | None = None
+        cls,
+        path: str,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float | None = None,
+        prefix_cache: bool = True,
     ) -> HFChatCompletionClient:
-        return cls(load_model(path), max_new_tokens=max_new_tokens, temperature=temperature)
+        return cls(
+            load_model(path),
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            prefix_cache=prefix_cache,
+        )
 
     def _generate(self, chat: list[dict[str, Any]], tools: list[dict[str, Any]]) -> tuple[str, int, int]:
-        tokenizer, model = self._loaded.tokenizer, self._loaded.model
+        tokenizer = self._loaded.tokenizer
         encoded = tokenizer.apply_chat_template(
             chat, tools=tools or None, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
-        sampling: dict[str, Any] = {"do_sample": False}
-        if self._temperature:
-            sampling = {"do_sample": True, "temperature": self._temperature}
         with self._loaded.lock:
-            output = model.generate(
-                **encoded,
-                max_new_tokens=self._max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
-                **sampling,
-            )
+            sequence = self._generate_locked(encoded)
         prompt = int(encoded["input_ids"].shape[1])
-        new = output[0][prompt:]
+        new = sequence[prompt:]
         return tokenizer.decode(new, skip_special_tokens=True), prompt, int(new.shape[0])
+
+    def _generate_locked(self, encoded: Mapping[str, Any]) -> Any:
+        """One `generate` (call with the lock held, which also guards the prefix cache and the counters).
+        Given the full prompt and a cache of its first n tokens, `generate` encodes only the rest."""
+        tokenizer, prefixes = self._loaded.tokenizer, self._loaded.prefix_cache
+        options: dict[str, Any] = {"do_sample": False}
+        if self._temperature:
+            options = {"do_sample": True, "temperature": self._temperature}
+        if self._prefix_cache:
+            past, reused = prefixes.lookup(encoded["input_ids"][0])
+            if past is not None:
+                options["past_key_values"] = past
+                self.prefix_cache_hits += 1
+                self.reused_prompt_tokens += reused
+        output = self._loaded.model.generate(
+            **encoded,
+            max_new_tokens=self._max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+            return_dict_in_generate=self._prefix_cache,
+            **options,
+        )
+        if not self._prefix_cache:
+            return output[0]
+        prefixes.store(output.sequences[0], getattr(output, "past_key_values", None))
+        return output.sequences[0]
 
     async def create(
         self,
