@@ -6,6 +6,7 @@ single source of truth for the argument validator, the OpenAI tool dict and the 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from enum import StrEnum
 from functools import cached_property
@@ -268,3 +269,11 @@ class CompositionalTask(BaseModel):
     def function(self, name: str) -> FunctionSpec | None:
         """The offered function of that name, if any."""
         return next((f for f in self.functions if f.name == name), None)
+
+    def fingerprint(self) -> str:
+        """What makes two tasks the same task, whichever run or database holds them: the request (case
+        and spacing aside) and the functions offered. Evaluation keeps tasks with a training set's
+        fingerprints out; 16 hex digits keep an 8,000-task manifest small and collisions negligible."""
+        request = " ".join(self.instruction.lower().split())
+        names = ",".join(sorted(f.name for f in self.functions))
+        return hashlib.sha256(f"{request}\n{names}".encode()).hexdigest()[:16]

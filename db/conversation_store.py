@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from composition.schema import CompositionalTask
 from db.lineage import Lineage, lineages
-from db.models import Base, Check, Conversation, Message, TaskRow, ToolCallRow
+from db.models import Base, Check, Conversation, Message, Run, TaskRow, ToolCallRow
 from db.task_store import load_tasks
 from simulator.trajectory import (
     AssistantTurn,
@@ -348,13 +348,15 @@ def iter_conversations(
     n_subtasks: int | None = None,
     depth: int | None = None,
     assistant_model: str | None = None,
+    exclude_kinds: tuple[str, ...] = ("eval",),
     batch: int = 200,
 ) -> Iterator[StoredConversation]:
     """Conversations by id, filtered in SQL (None means any), loaded `batch` at a time.
 
     Filters: run, verdict status, the task's strategy, number of sub-tasks and depth (longest chain), and
-    the assistant's model name. Keyset pagination (id > last seen) keeps memory flat and holds no cursor
-    open between batches.
+    the assistant's model name. Without a run, runs of `exclude_kinds` are left out: an evaluation's
+    conversations are measurements on held-out tasks, and must not slip into training data unasked.
+    Keyset pagination (id > last seen) keeps memory flat and holds no cursor open between batches.
     """
     query = select(Conversation).order_by(Conversation.id).limit(batch)
     equal: list[tuple[Any, Any]] = [
@@ -370,6 +372,8 @@ def iter_conversations(
     for column, value in equal:
         if value is not None:
             query = query.where(column == value)
+    if run_id is None and exclude_kinds:
+        query = query.where(Conversation.run_id.not_in(select(Run.id).where(Run.kind.in_(exclude_kinds))))
     last_id = 0
     while True:
         rows = session.scalars(query.where(Conversation.id > last_id)).all()

@@ -76,7 +76,8 @@ def _write_files(
                 split = None
                 if config.val_fraction:
                     split = split_of(conversation.task.instruction, config.split_seed, config.val_fraction)
-                sinks[split].write(conversation.id, render(conversation))
+                task = conversation.task
+                sinks[split].write(conversation.id, render(conversation), task.fingerprint())
                 stats.add(conversation, split or "train")
                 on_record(stats.total)
         if stats.total == 0:

@@ -1,8 +1,9 @@
 """Training files and the manifest beside each: where the data came from, what it holds, its checksum.
 
-`<file>.manifest.json` has the keys {format, db, filters, split, count, conversation_ids, sha256,
-created_at} (plus a few extras); `button train` reads it to record which conversations a model learnt
-from, so those keys stay as they are. The database URL is stored with its password masked.
+`<file>.manifest.json` has the keys {format, db, filters, split, count, conversation_ids,
+task_fingerprints, sha256, created_at} (plus a few extras); `button train` reads it to record which
+conversations a model learnt from, and `button eval` reads `task_fingerprints` to keep those tasks out of
+an evaluation, so those keys stay as they are. The database URL is stored with its password masked.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class RecordSink:
     def __init__(self, path: Path, split: str | None) -> None:
         self.path, self.split = path, split
         self.conversation_ids: list[int] = []
+        self.task_fingerprints: set[str] = set()
         self._digest = hashlib.sha256()
         self._partial = path.with_name(path.name + ".partial")
         self._file = self._partial.open("wb")
@@ -53,12 +55,14 @@ class RecordSink:
         """Hex sha256 of the bytes written so far (the whole file, once closed)."""
         return self._digest.hexdigest()
 
-    def write(self, conversation_id: int, record: dict[str, Any]) -> None:
-        """Append one record as a line of JSON."""
+    def write(self, conversation_id: int, record: dict[str, Any], task_fingerprint: str = "") -> None:
+        """Append one record as a line of JSON; note its conversation and its task's fingerprint."""
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         self._file.write(line)
         self._digest.update(line)
         self.conversation_ids.append(conversation_id)
+        if task_fingerprint:
+            self.task_fingerprints.add(task_fingerprint)
 
     def __enter__(self) -> RecordSink:
         return self
@@ -84,6 +88,7 @@ def write_manifest(
         "split": sink.split,
         "count": sink.count,
         "conversation_ids": sink.conversation_ids,
+        "task_fingerprints": sorted(sink.task_fingerprints),
         "sha256": sink.sha256,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
