@@ -33,6 +33,8 @@ __all__ = [
     "Base",
     "Check",
     "Conversation",
+    "EvalResult",
+    "EvalRun",
     "FunctionRow",
     "JSONType",
     "Message",
@@ -319,3 +321,58 @@ class StageItem(Base):
     prompt_tokens: Mapped[int]
     completion_tokens: Mapped[int]
     created_at: Mapped[dt.datetime] = _now()
+
+
+class EvalRun(Base):
+    """One model evaluated as the Assistant over held-out tasks (`button eval`), with its summary.
+
+    The episodes live in `runs` (kind 'eval') with their tasks and conversations, so `button replay`
+    and `button logs` show them; this row says which model played the Assistant, how, what it came
+    from (`training_run_id`), which training data its tasks were checked against, and the metrics.
+    """
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), unique=True)
+    label: Mapped[str]
+    model: Mapped[str]
+    call_format: Mapped[str] = mapped_column(String(16))
+    parallel: Mapped[bool] = mapped_column(Boolean)
+    training_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_runs.id", ondelete="SET NULL"), index=True
+    )
+    task_source: Mapped[dict[str, Any]]
+    held_out: Mapped[dict[str, Any]]
+    summary: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime] = _now()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EvalResult(Base):
+    """The metrics of one evaluated conversation, one row each, so SQL can compare models by any cut."""
+
+    __tablename__ = "eval_results"
+    __table_args__ = (Index(None, "eval_run_id", "strategy", "n_subtasks"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    eval_run_id: Mapped[int] = _owner("eval_runs.id")
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    strategy: Mapped[str] = mapped_column(String(32))
+    n_subtasks: Mapped[int]
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    progress: Mapped[float] = mapped_column(Float)
+    required_steps: Mapped[int]
+    correct_steps: Mapped[int]
+    n_calls: Mapped[int]
+    valid_calls: Mapped[int]
+    n_assistant_turns: Mapped[int]
+    format_errors: Mapped[int]
+    n_turns: Mapped[int]
+    call_turns: Mapped[int]
+    parallel_turns: Mapped[int]
+    answered: Mapped[bool] = mapped_column(Boolean)
+    termination: Mapped[str] = mapped_column(String(32))

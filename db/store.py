@@ -22,7 +22,7 @@ from db.conversation_store import (
     load_conversations,
 )
 from db.models import Run
-from db.task_store import add_tasks, load_task, load_tasks, pending_tasks, spec_hash, task_count
+from db.task_store import add_tasks, load_task, load_tasks, pending_tasks, spec_hash, task_count, task_ids
 from db.training_store import (  # noqa: F401  (re-exported)
     TRAINING_STATUSES,
     create_training_run,
@@ -47,6 +47,7 @@ __all__ = [
     "set_run_status",
     "spec_hash",
     "task_count",
+    "task_ids",
 ]
 
 RUN_STATUSES = ("running", "finished", "interrupted", "failed")

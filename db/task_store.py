@@ -27,7 +27,7 @@ from composition.schema import (
 )
 from db.models import AtomicTaskRow, Base, Conversation, FunctionRow, ScenarioRow, TaskFunction, TaskRow
 
-__all__ = ["add_tasks", "load_task", "load_tasks", "pending_tasks", "spec_hash", "task_count"]
+__all__ = ["add_tasks", "load_task", "load_tasks", "pending_tasks", "spec_hash", "task_count", "task_ids"]
 
 _CHUNK = 500  # keeps IN lists and multi-row VALUES under every database's parameter limit
 
@@ -220,6 +220,12 @@ def load_task(session: Session, task_id: int) -> CompositionalTask:
 def task_count(session: Session, run_id: int) -> int:
     """How many tasks the run has stored (a resumed run appends after them)."""
     return session.scalar(select(func.count()).select_from(TaskRow).where(TaskRow.run_id == run_id)) or 0
+
+
+def task_ids(session: Session, run_id: int, limit: int | None = None) -> list[int]:
+    """The run's task ids by position, the first `limit` of them (all when None)."""
+    query = select(TaskRow.id).where(TaskRow.run_id == run_id).order_by(TaskRow.idx).limit(limit)
+    return list(session.scalars(query))
 
 
 def pending_tasks(session: Session, run_id: int) -> list[tuple[int, CompositionalTask]]:
