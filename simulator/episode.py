@@ -43,11 +43,17 @@ Thread = Sequence[BaseAgentEvent | BaseChatMessage]
 
 @dataclass
 class EpisodeConfig:
-    """How one conversation runs. `hints` off gives the evaluation setting (no sub-task decomposition)."""
+    """How one conversation runs. `hints` off gives the evaluation setting (no sub-task decomposition).
+
+    `max_idle` ends the conversation (STALLED) after that many assistant turns in a row with neither
+    calls nor a final answer: one is a fair clarifying question, more is a model that will not act, and
+    letting it talk to max_turns only costs time (an evaluation of an untrained model is mostly that).
+    """
 
     parallel: bool = True
     max_turns: int = 24
     hints: bool = True
+    max_idle: int | None = None
 
 
 @dataclass
@@ -89,6 +95,42 @@ def _is_final(messages: Thread) -> bool:
     return any(isinstance(t := turn_of(m), AssistantTurn) and t.final_answer is not None for m in messages)
 
 
+def _idle(turn: AssistantTurn) -> bool:
+    return not turn.tool_calls and turn.final_answer is None
+
+
+def _trailing_idle(turns: Sequence[Turn]) -> int:
+    """Assistant turns in a row, at the end, with neither calls nor an answer (user turns between them
+    do not break the run: they are the answers to those turns)."""
+    count = 0
+    for turn in reversed(turns):
+        if isinstance(turn, AssistantTurn):
+            if not _idle(turn):
+                break
+            count += 1
+        elif isinstance(turn, ToolTurn):
+            break
+    return count
+
+
+def _stall_condition(limit: int) -> FunctionalTermination:
+    """A termination that fires at the `limit`-th idle assistant turn in a row (it sees message deltas,
+    so it keeps the running count itself; every episode builds a fresh one)."""
+    idle = 0
+
+    def stalled(messages: Thread) -> bool:
+        nonlocal idle
+        for message in messages:
+            turn = turn_of(message)
+            if isinstance(turn, AssistantTurn):
+                idle = idle + 1 if _idle(turn) else 0
+            elif isinstance(turn, ToolTurn):
+                idle = 0
+        return idle >= limit
+
+    return FunctionalTermination(stalled)
+
+
 def _team(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) -> SelectorGroupChat:
     """Fresh agents and team for every conversation: agents are stateful."""
     user = UserRole(USER, clients.user, task.instruction, clients.user_model)
@@ -112,6 +154,8 @@ def _team(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) 
     )
     # The task message counts as one message, hence max_turns + 1.
     stop = FunctionalTermination(_is_final) | MaxMessageTermination(config.max_turns + 1)
+    if config.max_idle is not None:
+        stop = stop | _stall_condition(config.max_idle)
     return SelectorGroupChat(
         [user, assistant, tool],
         model_client=clients.assistant,  # required by the class, never asked: route always answers
@@ -125,10 +169,12 @@ def _turns(messages: Thread) -> list[Turn]:
     return [t for m in messages if (t := turn_of(m)) is not None]
 
 
-def _termination(turns: list[Turn]) -> TerminationReason:
+def _termination(turns: list[Turn], max_idle: int | None) -> TerminationReason:
     last = turns[-1] if turns else None
     if isinstance(last, AssistantTurn) and last.final_answer is not None:
         return TerminationReason.FINAL_ANSWER
+    if max_idle is not None and _trailing_idle(turns) >= max_idle:
+        return TerminationReason.STALLED
     return TerminationReason.MAX_TURNS
 
 
@@ -171,4 +217,5 @@ async def run_episode(
         reason = TerminationReason.BUDGET if budget else TerminationReason.ERROR
         return Trajectory(turns=_turns(seen), termination=reason, error=error, parallel=config.parallel)
     turns = _turns(seen)
-    return Trajectory(turns=turns, termination=_termination(turns), parallel=config.parallel)
+    termination = _termination(turns, config.max_idle)
+    return Trajectory(turns=turns, termination=termination, parallel=config.parallel)

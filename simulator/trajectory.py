@@ -31,6 +31,7 @@ class TerminationReason(StrEnum):
 
     FINAL_ANSWER = "final_answer"
     MAX_TURNS = "max_turns"
+    STALLED = "stalled"  # the assistant kept replying with neither calls nor an answer
     ERROR = "error"
     BUDGET = "budget"
 

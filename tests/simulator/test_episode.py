@@ -169,6 +169,40 @@ def test_max_turns_cuts_the_episode(tiny_sequential_task, tiny_executor, tiny_wo
     assert _roles(trajectory) == ["user", "assistant", "user", "assistant", "user"]
 
 
+def test_an_assistant_that_never_acts_stalls(tiny_sequential_task, tiny_executor, tiny_world) -> None:
+    assistant = tiny_world.ListClient(["What do you mean?"])  # never calls, never answers
+    clients = RoleClients(
+        user=OfflineUserClient(tiny_sequential_task),
+        assistant=assistant,
+        tool=OfflineToolClient(tiny_executor),
+    )
+    trajectory = _run(tiny_sequential_task, clients, max_turns=20, max_idle=2)
+    assert trajectory.termination is TerminationReason.STALLED
+    assert _roles(trajectory) == ["user", "assistant", "user", "assistant"]
+
+
+def test_a_question_between_calls_is_not_a_stall(tiny_sequential_task, tiny_executor, tiny_world) -> None:
+    call = '<call>[{"name": "get_book_author", "arguments": {"title": "Dune"}}]</call>'
+    assistant = tiny_world.ListClient(["Which book?", call, "And then?", "<final>Frank Herbert</final>"])
+    clients = RoleClients(
+        user=OfflineUserClient(tiny_sequential_task),
+        assistant=assistant,
+        tool=OfflineToolClient(tiny_executor),
+    )
+    trajectory = _run(tiny_sequential_task, clients, max_idle=2)
+    assert trajectory.termination is TerminationReason.FINAL_ANSWER
+    assert _roles(trajectory) == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+
+
 def test_malformed_reply_is_recorded_and_routed_to_the_user(
     tiny_sequential_task, tiny_executor, tiny_world
 ) -> None:
