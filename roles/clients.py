@@ -7,7 +7,10 @@ key, a log line or the database.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
@@ -15,9 +18,17 @@ from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 from roles.model_config import ClientSetupError, RoleModel
 from roles.resilience import LLMRuntime, ManagedClient
 
-__all__ = ["LOCAL_API_KEY", "ClientSetupError", "build_role_client", "llm_model_info", "openai_client"]
+__all__ = [
+    "LOCAL_API_KEY",
+    "ClientSetupError",
+    "build_role_client",
+    "llm_model_info",
+    "local_weights_stamp",
+    "openai_client",
+]
 
 LOCAL_API_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".json")
 
 
 def llm_model_info(name: str) -> ModelInfo | None:
@@ -77,10 +88,24 @@ def openai_client(
     return OpenAIChatCompletionClient(**kwargs)
 
 
+def local_weights_stamp(path: str) -> str:
+    """Names, sizes and modification times of a local model's weight files: a model retrained into the
+    same folder gets a new stamp, so the reply cache never answers for the model it replaced."""
+    target = Path(path)
+    files = (
+        sorted(p for p in target.iterdir() if p.suffix in _WEIGHT_SUFFIXES) if target.is_dir() else [target]
+    )
+    stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
+    return hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:16]
+
+
 def _identity(settings: RoleModel, *, native_tools: bool, parallel: bool) -> dict[str, Any]:
     """What besides the request decides a reply: the cache namespace (never the key itself)."""
     fields = settings.model_dump(exclude={"api_key_env", "timeout"})
-    return {**fields, "native_tools": native_tools, "parallel": parallel}
+    identity = {**fields, "native_tools": native_tools, "parallel": parallel}
+    if settings.spec.kind == "hf":
+        identity["weights"] = local_weights_stamp(settings.spec.name)
+    return identity
 
 
 def build_role_client(

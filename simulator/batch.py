@@ -35,7 +35,15 @@ from simulator.episode import EpisodeConfig, run_episode
 from simulator.trajectory import CheckResult, Trajectory
 from simulator.verify import verify
 
-__all__ = ["BatchProgress", "EpisodeOutcome", "RunError", "prepare_run", "simulate_chunk", "simulate_pending"]
+__all__ = [
+    "BatchProgress",
+    "EpisodeOutcome",
+    "RunError",
+    "offline_world",
+    "prepare_run",
+    "simulate_chunk",
+    "simulate_pending",
+]
 
 TASK_CHUNK = 500
 _VERSIONED = ("autogen-agentchat", "autogen-core", "pydantic", "sqlalchemy", "alembic", "button-sim")
@@ -91,12 +99,13 @@ def package_versions() -> dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def _world(world_seed: int) -> OfflineWorld:
+def offline_world(world_seed: int) -> OfflineWorld:
+    """The offline world of a seed, built once per process (its knowledge base takes a while)."""
     return OfflineWorld(world_seed=world_seed)
 
 
 def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[CompositionalTask]]:
-    world = _world(config.world_seed)
+    world = offline_world(config.world_seed)
     for low in range(start, config.n, TASK_CHUNK):
         high = min(low + TASK_CHUNK, config.n)
         yield [
@@ -202,7 +211,7 @@ def simulate_chunk(
 async def _simulate_all(
     chunk: Sequence[tuple[int, CompositionalTask]], config: GenerateConfig
 ) -> list[EpisodeOutcome]:
-    world = _world(config.world_seed)
+    world = offline_world(config.world_seed)
     gate = asyncio.Semaphore(config.concurrency)
     episode_config = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
 
@@ -296,7 +305,7 @@ def _simulate_with_llm(
         progress.record(outcome)
         on_progress(progress)
 
-    world = _world(config.world_seed)
+    world = offline_world(config.world_seed)
     progress.left_pending = asyncio.run(simulate_llm(pending, config, world, runtime, keep))
 
 

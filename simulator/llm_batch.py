@@ -84,18 +84,22 @@ async def simulate_llm(
     world: OfflineWorld,
     runtime: LLMRuntime,
     store: Callable[[object], None],
+    episode_config: EpisodeConfig | None = None,
 ) -> int:
     """Simulate `pending` with the configured roles; `store(outcome)` for each finished episode.
 
+    `episode_config` defaults to generation's (hints on); evaluation passes its own (hints off).
     Returns how many tasks were left pending because the budget was spent before they started.
     """
     from simulator.batch import EpisodeOutcome  # batch imports this module; the type lives there
 
     llm = llm_clients(config, runtime)
     gate = asyncio.Semaphore(config.concurrency)
-    episode_config = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
+    if episode_config is None:
+        episode_config = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
 
     async def one(task_id: int, task: CompositionalTask) -> EpisodeOutcome | None:
+        assert episode_config is not None
         async with gate:
             if runtime.budget_exhausted:
                 return None
