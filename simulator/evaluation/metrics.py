@@ -19,7 +19,7 @@ from simulator.trajectory import AssistantTurn, ToolCall, Trajectory
 from simulator.verify import check_answer_correct, check_final_answer_present, steps_in_order
 from toolmock.validate import validate_arguments
 
-__all__ = ["EpisodeMetrics", "MetricSummary", "breakdowns", "episode_metrics", "summarize"]
+__all__ = ["EpisodeMetrics", "MetricSummary", "breakdowns", "breakdowns_by", "episode_metrics", "summarize"]
 
 
 class EpisodeMetrics(BaseModel):
@@ -172,13 +172,18 @@ def breakdowns(
 ) -> dict[str, dict[str, MetricSummary]]:
     """Summaries overall, by composition strategy and by number of sub-tasks (keys sorted, sub-task counts
     numerically), to show where a model fails: longer or parallel compositions, or everywhere."""
+    return breakdowns_by([(task.strategy.value, len(task.subtasks), metrics) for task, metrics in items])
+
+
+def breakdowns_by(items: Sequence[tuple[str, int, EpisodeMetrics]]) -> dict[str, dict[str, MetricSummary]]:
+    """`breakdowns` from (strategy, number of sub-tasks, metrics) triples, as the store keeps them."""
     by_strategy: dict[str, list[EpisodeMetrics]] = defaultdict(list)
     by_size: dict[int, list[EpisodeMetrics]] = defaultdict(list)
-    for task, metrics in items:
-        by_strategy[task.strategy.value].append(metrics)
-        by_size[len(task.subtasks)].append(metrics)
+    for strategy, n_subtasks, metrics in items:
+        by_strategy[strategy].append(metrics)
+        by_size[n_subtasks].append(metrics)
     return {
-        "overall": {"all": summarize(metrics for _, metrics in items)},
+        "overall": {"all": summarize(metrics for _, _, metrics in items)},
         "strategy": {key: summarize(by_strategy[key]) for key in sorted(by_strategy)},
         "n_subtasks": {str(key): summarize(by_size[key]) for key in sorted(by_size)},
     }
