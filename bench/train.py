@@ -1,11 +1,13 @@
 """Fine-tune SmolLM2-135M-Instruct on offline conversations and report the figures (not a test).
 
     .venv/bin/python bench/train.py [--n 300] [--epochs 1] [--max-steps -1] [--batch-size 64]
-                                    [--micro-batch 1] [--max-length 2048] [--out out/bench-train]
+                                    [--micro-batch 1] [--lr 2e-5] [--max-length 2048] [--seed 11]
+                                    [--out out/bench-train]
 
-Generates N conversations of the offline world into a temporary database, exports them in the button
-format, trains with `button train`'s code path, and prints tokens/s (input tokens, padding excluded,
-per second of training), peak memory (process RSS; CUDA allocations on a GPU), and the loss curve's
+Generates N conversations of the offline world into OUT/bench.db, exports them in the button format to
+OUT/data.jsonl (with its manifest, so `button eval --train-data` can keep the model's training tasks out
+of an evaluation), trains with `button train`'s code path, and prints tokens/s (input tokens, padding
+excluded, per second of training), peak memory (process RSS; CUDA allocations on a GPU), and the loss curve's
 first and last values. The loss plot is written beside the model.
 """
 
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,11 +28,13 @@ from training.models import DEFAULT_BASE_MODEL
 from training.train import prepare, train
 
 
-def _export(n: int, folder: Path) -> Path:
+def _export(n: int, seed: int, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bench.db").unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
     ensure_schema(engine)
     sessions = session_factory(engine)
-    run_id, config = prepare_run(sessions, GenerateConfig(n=n, seed=11, workers=0))
+    run_id, config = prepare_run(sessions, GenerateConfig(n=n, seed=seed, workers=0))
     simulate_pending(sessions, run_id, config)
     out = folder / "data.jsonl"
     export_conversations(sessions, "button", out)
@@ -56,28 +59,30 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=-1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--micro-batch", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (paper: 2e-5)")
     parser.add_argument("--max-length", type=int, default=2048)
+    parser.add_argument("--seed", type=int, default=11, help="seed of the generated conversations")
     parser.add_argument("--base-model", type=Path, default=DEFAULT_BASE_MODEL)
     parser.add_argument("--out", type=Path, default=Path("out/bench-train"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with tempfile.TemporaryDirectory() as tmp:
-        data = _export(args.n, Path(tmp))
-        config = TrainConfig(
-            data=data,
-            base_model=args.base_model,
-            out=args.out,
-            epochs=args.epochs,
-            max_steps=args.max_steps,
-            batch_size=args.batch_size,
-            micro_batch=args.micro_batch,
-            max_length=args.max_length,
-            logging_steps=1,
-        )
-        started = time.perf_counter()
-        prepared = prepare(config)
-        print(f"prepared {len(prepared[2].examples)} examples in {time.perf_counter() - started:.1f} s")
-        result = train(config, prepared)
+    data = _export(args.n, args.seed, args.out)
+    config = TrainConfig(
+        data=data,
+        base_model=args.base_model,
+        out=args.out,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size,
+        micro_batch=args.micro_batch,
+        max_length=args.max_length,
+        lr=args.lr,
+        logging_steps=1,
+    )
+    started = time.perf_counter()
+    prepared = prepare(config)
+    print(f"prepared {len(prepared[2].examples)} examples in {time.perf_counter() - started:.1f} s")
+    result = train(config, prepared)
     losses = [row["loss"] for row in result.loss_history if "loss" in row]
     print(
         f"examples {result.n_examples} (dropped {result.n_dropped}, cut {result.n_truncated}), "
