@@ -138,6 +138,7 @@ def evaluate(
     ] = "OPENAI_API_KEY",
     concurrency: Annotated[int, typer.Option(help="Conversations in flight.")] = 4,
     cache: Annotated[bool, typer.Option(help="Reuse stored replies to identical requests.")] = True,
+    cache_dir: Annotated[str, typer.Option(help="Folder of the reply cache.")] = ".button-cache",
     compare: Annotated[list[int] | None, typer.Option(help="Stored eval run to add to the table.")] = None,
     resume: Annotated[int | None, typer.Option(help="Finish an interrupted eval run.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
@@ -175,7 +176,7 @@ def evaluate(
             train_data=train_data or [],
             training_run=training_run,
             concurrency=concurrency,
-            llm=LLMExecution(cache=cache),
+            llm=LLMExecution(cache=cache, cache_dir=cache_dir),
         )
         try:
             ids.append(start_evaluation(sessions, config))

@@ -1,0 +1,53 @@
+"""`button eval` of a model behind an OpenAI-compatible endpoint (the scripted server on loopback, which
+plays the offline world's tasks correctly): both call formats reach every answer, with native calls
+travelling as tool calls, and a re-run is served from the reply cache."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from openai_server import OpenAIServer
+from typer.testing import CliRunner
+
+from simulator.cli import app
+
+runner = CliRunner()
+
+
+def evaluate(db: Path, server: OpenAIServer, *extra: str) -> str:
+    result = runner.invoke(
+        app,
+        [
+            "eval", "--model", "openai:scripted", "--base-url", server.url, "--seed", "0", "--n", "4",
+            "--db", f"sqlite:///{db}", *extra,
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("call_format", ["button", "native"])
+def test_an_endpoint_model_is_evaluated_in_either_call_format(
+    tmp_path: Path, llm_server: OpenAIServer, call_format: str
+) -> None:
+    db = tmp_path / "eval.db"
+    evaluate(db, llm_server, "--call-format", call_format, "--no-cache")
+    with sqlite3.connect(db) as con:
+        rows = list(
+            con.execute("SELECT success, progress, format_errors, valid_calls = n_calls FROM eval_results")
+        )
+        assert rows == [(1, 1.0, 0, 1)] * 4
+        (call_format_stored,) = con.execute("SELECT call_format FROM eval_runs").fetchone()
+        assert call_format_stored == call_format
+    tools_sent = [bool(r.get("tools")) for r in llm_server.requests]
+    assert any(tools_sent) == (call_format == "native")
+
+
+def test_a_second_evaluation_costs_no_request(tmp_path: Path, llm_server: OpenAIServer) -> None:
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    evaluate(tmp_path / "a.db", llm_server, *cache)
+    first = len(llm_server.requests)
+    evaluate(tmp_path / "b.db", llm_server, *cache)
+    assert first > 0 and len(llm_server.requests) == first
