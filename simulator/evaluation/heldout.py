@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from composition.schema import CompositionalTask
@@ -54,7 +55,7 @@ def _from_database(manifest: dict[str, Any], where: str) -> set[str]:
         with sessions() as session:
             task_ids = set(session.scalars(select(Conversation.task_id).where(Conversation.id.in_(ids))))
             tasks = store.load_tasks(session, sorted(task_ids))
-    except (DatabaseError, Exception) as exc:
+    except (DatabaseError, SQLAlchemyError, KeyError) as exc:
         raise HeldOutError(f"{where}: cannot read its tasks from {url}: {exc}") from None
     return {task.fingerprint() for task in tasks.values()}
 

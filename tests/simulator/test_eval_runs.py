@@ -160,3 +160,15 @@ def test_resume_finishes_what_an_interrupted_evaluation_left(sqlite_url: str) ->
     with session_factory(make_engine(sqlite_url))() as session:
         assert session.scalar(select(func.count()).select_from(Conversation)) == 4
         assert session.scalar(select(func.count()).select_from(EvalResult)) == 4
+
+
+def test_older_manifests_are_read_through_their_database(sqlite_url: str, tmp_path: Path) -> None:
+    data = _export(sqlite_url, tmp_path, seed=5, n=6)
+    manifest_file = tmp_path / "train.jsonl.manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    del manifest["task_fingerprints"]  # as written before fingerprints existed
+    manifest_file.write_text(json.dumps(manifest))
+    code, out = button(
+        "eval", "--model", "offline", "--from-run", "1", "--train-data", str(data), "--db", sqlite_url
+    )
+    assert code == 1 and "6 of the 6 tasks of run 1 are in the training data" in out
