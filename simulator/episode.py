@@ -20,6 +20,7 @@ from roles.assistant import AssistantRole
 from roles.messages import turn_message, turn_of
 from roles.tool import ToolRole
 from roles.user import UserRole
+from simulator.tracing import quiet_agent_tracing
 from simulator.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, Turn, UserTurn
 
 __all__ = [
@@ -199,6 +200,7 @@ async def run_episode(
     agent folds them into its context, `route` picks the next speaker from the last of them, and the
     trajectory returned holds prefix and new turns. They count towards `max_turns`.
     """
+    quiet_agent_tracing()  # before the team: its runtime takes the tracer provider when built
     seen: list[BaseAgentEvent | BaseChatMessage] = []
     try:
         team = _team(task, clients, config)
