@@ -88,6 +88,25 @@ def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: 
             raise typer.Exit(130) from None
 
 
+def _announce(sessions: sessionmaker[Session], eval_run_id: int, model: str) -> None:
+    """What is about to be measured, and what the tasks were checked against."""
+    with sessions() as session:
+        run = session.get(EvalRun, eval_run_id)
+        assert run is not None
+        source, held = run.task_source, run.held_out
+        linked = f", from training run {run.training_run_id}" if run.training_run_id is not None else ""
+        console.print(f"eval run [bold]{run.id}[/bold]: {run.label} ({model}{linked}) on {source['n']} tasks")
+    if held["checked_against"]:
+        skipped = source.get("skipped_as_trained_on", 0)
+        sources = ", ".join(held["checked_against"])
+        replaced = f"; {skipped} drawn task(s) replaced" if skipped else ""
+        console.print(f"  held out from {held['training_tasks']} training task(s) of {sources}{replaced}")
+    else:
+        console.print(
+            "  [yellow]no training data given[/yellow] (--train-data): tasks not checked for overlap"
+        )
+
+
 def _outputs(reports: list[EvalReport], json_path: Path | None, plot: Path | None) -> None:
     print_table(comparison_table(reports), box=box.SIMPLE_HEAD, pad_edge=False, caption=LEGEND)
     if json_path is not None:
@@ -182,7 +201,7 @@ def evaluate(
             ids.append(start_evaluation(sessions, config))
         except HeldOutError as exc:
             raise fail(str(exc)) from None
-        console.print(f"eval run [bold]{ids[-1]}[/bold]: {config.label} ({name}) on {n} held-out tasks")
+        _announce(sessions, ids[-1], name)
     reports = []
     for eval_run_id in ids:
         with sessions() as session:
