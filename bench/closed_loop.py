@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 
 from db import store
 from db.engine import ensure_schema, make_engine, session_factory
-from db.models import EvalResult
-from roles.model_config import SMOLLM2_PATH, RoleModel
+from db.models import EvalResult, EvalRun
+from roles.model_config import RoleModel
 from simulator.batch import prepare_run, simulate_pending
 from simulator.config import GenerateConfig
 from simulator.evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
@@ -98,6 +98,21 @@ def _train(out: Path, data: Path, args: argparse.Namespace) -> tuple[Path, int]:
         f"loss {losses[0]:.4f} -> {losses[-1]:.4f}"
     )
     return config.out, run_id
+
+
+def _earlier_evaluation(sessions, config: EvalConfig) -> int | None:  # type: ignore[no-untyped-def]
+    """An evaluation of this model on the same tasks already in closed.db (finished, or stopped part way:
+    running it again only simulates what it lacks), so a re-run of the benchmark resumes."""
+    with sessions() as session:
+        for run in session.scalars(select(EvalRun).where(EvalRun.label == config.label)):
+            stored = store.get_run(session, run.run_id)
+            same = (
+                stored is not None
+                and stored.config.get("assistant", {}).get("model") == config.assistant.model
+            )
+            if same and run.task_source.get("n") == config.n and run.task_source.get("seed") == config.seed:
+                return run.id
+    return None
 
 
 def _evaluate_in_process(out: Path, eval_run_id: int) -> None:
@@ -185,7 +200,7 @@ def main() -> None:
     sessions = _sessions(args.out)
     ids = []
     for label, model, run in (
-        ("base", f"hf:{SMOLLM2_PATH}", None),
+        ("base", "smollm2", None),
         ("fine-tuned", f"hf:{model_dir}", training_run),
     ):
         config = EvalConfig(
@@ -196,7 +211,7 @@ def main() -> None:
             training_run=run,
             concurrency=1,
         )
-        ids.append(start_evaluation(sessions, config))
+        ids.append(_earlier_evaluation(sessions, config) or start_evaluation(sessions, config))
     print(f"evaluating base (eval {ids[0]}) and fine-tuned (eval {ids[1]}) on {args.n_eval} held-out tasks")
     _evaluate_all(args.out, ids, args.jobs)
     with sessions() as session:
