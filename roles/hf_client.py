@@ -226,18 +226,22 @@ class HFChatCompletionClient(ChatCompletionClient):
             prefix_cache=prefix_cache,
         )
 
-    def _generate(self, chat: list[dict[str, Any]], tools: list[dict[str, Any]]) -> tuple[str, int, int]:
+    def _generate(
+        self, chat: list[dict[str, Any]], tools: list[dict[str, Any]], cancelled: threading.Event
+    ) -> tuple[str, int, int]:
         tokenizer = self._loaded.tokenizer
         encoded = tokenizer.apply_chat_template(
             chat, tools=tools or None, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
         with self._loaded.lock:
-            sequence = self._generate_locked(encoded)
+            if cancelled.is_set():  # queued behind another generation while the run was stopped
+                return "", 0, 0
+            sequence = self._generate_locked(encoded, cancelled)
         prompt = int(encoded["input_ids"].shape[1])
         new = sequence[prompt:]
         return tokenizer.decode(new, skip_special_tokens=True), prompt, int(new.shape[0])
 
-    def _generate_locked(self, encoded: Mapping[str, Any]) -> Any:
+    def _generate_locked(self, encoded: Mapping[str, Any], cancelled: threading.Event) -> Any:
         """One `generate` (call with the lock held, which also guards the prefix cache and the counters).
         Given the full prompt and a cache of its first n tokens, `generate` encodes only the rest."""
         tokenizer, prefixes = self._loaded.tokenizer, self._loaded.prefix_cache
@@ -252,6 +256,7 @@ class HFChatCompletionClient(ChatCompletionClient):
                 self.reused_prompt_tokens += reused
         output = self._loaded.model.generate(
             **encoded,
+            stopping_criteria=_stop_when(cancelled),
             max_new_tokens=self._max_new_tokens,
             pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
             return_dict_in_generate=self._prefix_cache,
@@ -273,7 +278,16 @@ class HFChatCompletionClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         schemas = [] if tool_choice == "none" else [_tool_dict(t) for t in tools]
-        text, prompt, completion = await asyncio.to_thread(self._generate, to_chat(messages), schemas)
+        cancelled = threading.Event()
+        try:
+            text, prompt, completion = await asyncio.to_thread(
+                self._generate, to_chat(messages), schemas, cancelled
+            )
+        except asyncio.CancelledError:
+            # The thread cannot be cancelled, but generate checks this between tokens: Ctrl-C then stops
+            # within a token instead of after up to max_new_tokens of them.
+            cancelled.set()
+            raise
         usage = RequestUsage(prompt_tokens=prompt, completion_tokens=completion)
         self._usage = RequestUsage(
             prompt_tokens=self._usage.prompt_tokens + prompt,
@@ -324,6 +338,18 @@ class HFChatCompletionClient(ChatCompletionClient):
     @property
     def model_info(self) -> ModelInfo:
         return HF_MODEL_INFO
+
+
+def _stop_when(cancelled: threading.Event) -> Any:
+    """A stopping criterion that ends generation once `cancelled` is set (transformers imported lazily)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Cancelled(StoppingCriteria):  # type: ignore[misc]
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
+
+    return StoppingCriteriaList([_Cancelled()])
 
 
 def _tool_dict(tool: Tool | ToolSchema) -> dict[str, Any]:

@@ -81,3 +81,19 @@ def test_generate_with_a_local_assistant_stores_every_conversation(
             "SELECT SUM(completion_tokens) FROM messages WHERE role = 'assistant'"
         ).fetchone()
     assert stored == (2, f"hf:{tiny_checkpoint}") and tokens[0] > 0
+
+
+def test_a_cancelled_request_stops_generating(tiny_checkpoint: Path) -> None:
+    """Ctrl-C cancels the awaiting task; the generating thread sees the flag and stops at the next token."""
+    import threading
+
+    client = HFChatCompletionClient.for_path(str(tiny_checkpoint), max_new_tokens=50, prefix_cache=False)
+    chat = [{"role": "user", "content": "Find who wrote a book."}]
+    cancelled = threading.Event()
+    cancelled.set()
+    assert client._generate(chat, [], cancelled) == ("", 0, 0)  # queued behind the lock: never starts
+    encoded = client._loaded.tokenizer.apply_chat_template(
+        chat, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    sequence = client._generate_locked(encoded, cancelled)  # started, then the flag: one token at most
+    assert len(sequence) - encoded["input_ids"].shape[1] == 1
