@@ -146,8 +146,9 @@ def _targets(base: EvalReport, tuned: EvalReport) -> Table:
     base_rate = base.breakdowns["overall"]["all"].success_rate or 0.0
     tuned_rate = tuned.breakdowns["overall"]["all"].success_rate or 0.0
     ratio = tuned_rate / base_rate if base_rate else float("inf")
+    shown = f"{ratio:.1f}x" if base_rate else ("unbounded (base 0%)" if tuned_rate else "0/0")
     rows = [
-        ("fine-tuned success / base success", f"{ratio:.1f}x", ">= 10x", "met" if ratio >= 10 else "missed"),
+        ("fine-tuned success / base success", shown, ">= 10x", "met" if ratio >= 10 else "missed"),
         (
             "fine-tuned success",
             f"{100 * tuned_rate:.1f}%",
@@ -221,9 +222,15 @@ def main() -> None:
     print(LEGEND)
     _print(_targets(*reports))
     manifest = read_manifest(data) or {}
+    training = (
+        f"data + training {trained_at - started:.0f} s"
+        if args.model_dir is None
+        else f"model reused from {args.model_dir} (its data and training ran before; see bench/train.py)"
+    )
+    epochs = f"epochs {args.epochs}" if args.model_dir is None else "epochs: as that model was trained"
     print(
-        f"data: {manifest.get('count', '?')} conversations ({data}); epochs {args.epochs}; "
-        f"data + training {trained_at - started:.0f} s, evaluation {finished - trained_at:.0f} s"
+        f"data: {manifest.get('count', '?')} conversations ({data}); {epochs}; {training}; "
+        f"evaluation {finished - trained_at:.0f} s"
     )
     report = write_json_report(reports, args.out / "report.json")
     print(f"report {report}, chart {save_chart(reports, args.out / 'chart.png')}")
