@@ -206,19 +206,28 @@ def check_subtasks_covered(task: CompositionalTask, trajectory: Trajectory) -> C
     )
 
 
+def _inputs_too_late(
+    task: CompositionalTask, reference: TaskReference, match: ReferenceMatch, step_index: int, turn: int
+) -> list[tuple[int, int]]:
+    """(dependency, turn its value became known) for each input of a matched step known only at or after
+    the turn of the step's call: the one ordering rule of the check and of evaluation's progress."""
+    late = []
+    for dep in sorted(_refs(reference.steps[step_index], task)):
+        known = match.available.get(dep)
+        if known is not None and turn <= known:
+            late.append((dep, known))
+    return late
+
+
 def _order_with_reference(
     task: CompositionalTask, reference: TaskReference, trajectory: Trajectory
 ) -> list[str]:
     match = match_reference(task, reference, trajectory)
-    failures = []
-    for step_index, (turn, call) in sorted(match.calls.items()):
-        for dep in sorted(_refs(reference.steps[step_index], task)):
-            known = match.available.get(dep)
-            if known is not None and turn <= known:
-                failures.append(
-                    f"{_where(turn, call)} uses sub-task {dep}'s output, known only after turn {known}"
-                )
-    return failures
+    return [
+        f"{_where(turn, call)} uses sub-task {dep}'s output, known only after turn {known}"
+        for step_index, (turn, call) in sorted(match.calls.items())
+        for dep, known in _inputs_too_late(task, reference, match, step_index, turn)
+    ]
 
 
 def steps_in_order(task: CompositionalTask, reference: TaskReference, trajectory: Trajectory) -> set[int]:
@@ -232,7 +241,7 @@ def steps_in_order(task: CompositionalTask, reference: TaskReference, trajectory
     return {
         step_index
         for step_index, (turn, _call) in match.calls.items()
-        if all(match.available.get(dep, -1) < turn for dep in _refs(reference.steps[step_index], task))
+        if not _inputs_too_late(task, reference, match, step_index, turn)
     }
 
 
