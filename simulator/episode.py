@@ -115,19 +115,14 @@ def _trailing_idle(turns: Sequence[Turn]) -> int:
 
 
 def _stall_condition(limit: int) -> FunctionalTermination:
-    """A termination that fires at the `limit`-th idle assistant turn in a row (it sees message deltas,
-    so it keeps the running count itself; every episode builds a fresh one)."""
-    idle = 0
+    """A termination that fires at the `limit`-th idle assistant turn in a row. It sees message deltas,
+    so it keeps the turns so far itself (every episode builds a fresh one) and applies `_trailing_idle`,
+    the same rule that names the termination afterwards."""
+    seen: list[Turn] = []
 
     def stalled(messages: Thread) -> bool:
-        nonlocal idle
-        for message in messages:
-            turn = turn_of(message)
-            if isinstance(turn, AssistantTurn):
-                idle = idle + 1 if _idle(turn) else 0
-            elif isinstance(turn, ToolTurn):
-                idle = 0
-        return idle >= limit
+        seen.extend(_turns(messages))
+        return _trailing_idle(seen) >= limit
 
     return FunctionalTermination(stalled)
 
