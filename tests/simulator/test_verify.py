@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,12 +11,8 @@ from simulator.trajectory import (
     AssistantTurn,
     CheckName,
     CheckResult,
-    TerminationReason,
     ToolCall,
-    ToolResult,
-    ToolTurn,
     Trajectory,
-    UserTurn,
 )
 from simulator.verify import (
     check_answer_correct,
@@ -27,33 +24,11 @@ from simulator.verify import (
     check_subtasks_covered,
     verify,
 )
+from tests.conftest import load_test_module
 
-GATSBY = "The Great Gatsby"
-FITZGERALD = "F. Scott Fitzgerald"
-
-
-def _call(call_id: str, name: str, **arguments: Any) -> ToolCall:
-    return ToolCall(id=call_id, name=name, arguments=arguments)
-
-
-def _results(*pairs: tuple[ToolCall, Any]) -> ToolTurn:
-    """A tool turn; a str result stands for an error."""
-    return ToolTurn(
-        results=[
-            ToolResult(call_id=c.id, name=c.name, arguments=c.arguments, error=r)
-            if isinstance(r, str)
-            else ToolResult(call_id=c.id, name=c.name, arguments=c.arguments, results=r)
-            for c, r in pairs
-        ]
-    )
-
-
-def _trajectory(*turns: Any, final: str | None = "He was born in 1896.") -> Trajectory:
-    body = [UserTurn(content="When was the author of The Great Gatsby born?"), *turns]
-    if final is not None:
-        body.append(AssistantTurn(content="Done.", final_answer=final))
-    reason = TerminationReason.FINAL_ANSWER if final is not None else TerminationReason.MAX_TURNS
-    return Trajectory(turns=body, termination=reason, parallel=True)
+tiny = load_test_module("button_tests_tiny_world", Path(__file__).with_name("tiny_world.py"))
+GATSBY, FITZGERALD = tiny.GATSBY, tiny.FITZGERALD
+_call, _results, _trajectory = tiny.call, tiny.tool_results, tiny.trajectory
 
 
 def _sequential(author_arg: str = FITZGERALD, born: int = 1896, **kwargs: Any) -> Trajectory:

@@ -29,6 +29,15 @@ from composition.schema import (
     TaskReference,
 )
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
+from simulator.trajectory import (
+    AssistantTurn,
+    TerminationReason,
+    ToolCall,
+    ToolResult,
+    ToolTurn,
+    Trajectory,
+    UserTurn,
+)
 
 BOOKS = {
     "The Great Gatsby": {"author": "F. Scott Fitzgerald", "year": 1925},
@@ -218,3 +227,34 @@ def native_call(call_id: str, name: str, **arguments: Any) -> FunctionCall:
 
 def scripted_reply(calls: list[FunctionCall], thought: str | None = None) -> ScriptedReply:
     return ScriptedReply(calls, thought=thought)
+
+
+# Hand-written trajectories over the sequential task (verification and evaluation tests).
+GATSBY = "The Great Gatsby"
+FITZGERALD = "F. Scott Fitzgerald"
+
+
+def call(call_id: str, name: str, **arguments: Any) -> ToolCall:
+    """One assistant call."""
+    return ToolCall(id=call_id, name=name, arguments=arguments)
+
+
+def tool_results(*pairs: tuple[ToolCall, Any]) -> ToolTurn:
+    """A tool turn; a str result stands for an error."""
+    return ToolTurn(
+        results=[
+            ToolResult(call_id=c.id, name=c.name, arguments=c.arguments, error=r)
+            if isinstance(r, str)
+            else ToolResult(call_id=c.id, name=c.name, arguments=c.arguments, results=r)
+            for c, r in pairs
+        ]
+    )
+
+
+def trajectory(*turns: Any, final: str | None = "He was born in 1896.") -> Trajectory:
+    """The user's Gatsby question, the given turns, then the final answer (none: cut off at max turns)."""
+    body = [UserTurn(content="When was the author of The Great Gatsby born?"), *turns]
+    if final is not None:
+        body.append(AssistantTurn(content="Done.", final_answer=final))
+    reason = TerminationReason.FINAL_ANSWER if final is not None else TerminationReason.MAX_TURNS
+    return Trajectory(turns=body, termination=reason, parallel=True)
