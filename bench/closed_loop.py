@@ -23,31 +23,37 @@ import multiprocessing
 import os
 import time
 from pathlib import Path
+from typing import Any
 
+from rich import box
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from db import store
+from db import eval_store, store
 from db.engine import ensure_schema, make_engine, session_factory
 from db.models import EvalResult, EvalRun
 from roles.model_config import RoleModel
 from simulator.batch import prepare_run, simulate_pending
+from simulator.cli.app import print_table
 from simulator.config import GenerateConfig
 from simulator.evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
 from simulator.evaluation.runner import EvalConfig, EvalReport, load_report, run_evaluation, start_evaluation
 from simulator.report import Table
-from training.config import TrainConfig
-from training.data import file_sha256, read_manifest
+from training.data import read_manifest
 from training.export import export_conversations
 
 
-def _sessions(out: Path):  # type: ignore[no-untyped-def]
-    engine = make_engine(f"sqlite:///{out / 'closed.db'}")
+def _database(out: Path) -> str:
+    return f"sqlite:///{out / 'closed.db'}"
+
+
+def _sessions(out: Path) -> sessionmaker[Session]:
+    engine = make_engine(_database(out))
     ensure_schema(engine)
     return session_factory(engine)
 
 
-def _make_data(out: Path, n: int, seed: int) -> Path:
-    sessions = _sessions(out)
+def _make_data(sessions: sessionmaker[Session], out: Path, n: int, seed: int) -> Path:
     run_id, config = prepare_run(sessions, GenerateConfig(n=n, seed=seed, workers=0))
     simulate_pending(sessions, run_id, config)
     data = out / "train.jsonl"
@@ -55,52 +61,26 @@ def _make_data(out: Path, n: int, seed: int) -> Path:
     return data
 
 
-def _train(out: Path, data: Path, args: argparse.Namespace) -> tuple[Path, int]:
-    """Fine-tune with `button train`'s code path, recorded as a training run in closed.db."""
-    from training.train import prepare, train
+def _train(
+    sessions: sessionmaker[Session], out: Path, data: Path, args: argparse.Namespace
+) -> tuple[Path, int]:
+    """Fine-tune with `button train` itself, so the run is recorded in closed.db as a user's would be."""
+    from simulator.cli import app
 
-    config = TrainConfig(
-        data=data,
-        out=out / "model",
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        max_length=2048,
-    )
-    sessions = _sessions(out)
-    with sessions.begin() as session:
-        run_id = store.create_training_run(
-            session,
-            base_model=str(config.base_model),
-            data_file=str(data),
-            data_sha256=file_sha256(data),
-            data_manifest=read_manifest(data),
-            config=config.stored(),
-            output_dir=str(config.out),
-        )
-    prepared = prepare(config)
-    result = train(config, prepared)
-    with sessions.begin() as session:
-        store.finish_training_run(
-            session,
-            run_id,
-            status="finished",
-            n_examples=result.n_examples,
-            n_dropped=result.n_dropped,
-            n_truncated=result.n_truncated,
-            final_loss=result.final_loss,
-            loss_history=result.loss_history,
-        )
-    losses = [row["loss"] for row in result.loss_history if "loss" in row]
-    print(
-        f"trained {result.steps} steps on {result.n_examples} conversations ({result.n_tokens:,} tokens) in "
-        f"{result.train_seconds:.0f} s, {result.tokens_per_second:.0f} tokens/s, "
-        f"loss {losses[0]:.4f} -> {losses[-1]:.4f}"
-    )
-    return config.out, run_id
+    model = out / "model"
+    command = [
+        "train", "--data", str(data), "--out", str(model), "--db", _database(out),
+        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
+    ]  # fmt: skip
+    if app(command, standalone_mode=False) not in (None, 0):
+        raise SystemExit("button train failed; see the line above")
+    with sessions() as session:
+        run = eval_store.training_run_for_model(session, model)
+    assert run is not None  # button train just recorded it
+    return model, run.id
 
 
-def _earlier_evaluation(sessions, config: EvalConfig) -> int | None:  # type: ignore[no-untyped-def]
+def _earlier_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> int | None:
     """An evaluation of this model on the same tasks already in closed.db (finished, or stopped part way:
     running it again only simulates what it lacks), so a re-run of the benchmark resumes."""
     with sessions() as session:
@@ -122,13 +102,12 @@ def _evaluate_in_process(out: Path, eval_run_id: int) -> None:
     run_evaluation(_sessions(out), eval_run_id)
 
 
-def _evaluate_all(out: Path, ids: list[int], jobs: int) -> None:
+def _evaluate_all(sessions: sessionmaker[Session], out: Path, ids: list[int], jobs: int) -> None:
     """Run the evaluations in `jobs` processes, printing how many conversations each has stored."""
     context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with context.Pool(jobs) as pool:
         pending = pool.starmap_async(_evaluate_in_process, [(out, i) for i in ids])
-        sessions = _sessions(out)
         while not pending.ready():
             pending.wait(30)
             with sessions() as session:
@@ -159,17 +138,8 @@ def _targets(base: EvalReport, tuned: EvalReport) -> Table:
     return Table("targets", ["figure", "value", "target", ""], rows)
 
 
-def _print(table: Table) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
-    rich = RichTable(title=table.title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in table.columns:
-        rich.add_column(column)
-    for row in table.rows:
-        rich.add_row(*(str(v) for v in row))
-    Console().print(rich)
+def _print(table: Table, **style: Any) -> None:
+    print_table(table, box=box.SIMPLE_HEAD, pad_edge=False, **style)
 
 
 def main() -> None:
@@ -189,16 +159,16 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    sessions = _sessions(args.out)
     training_run = None
     if args.model_dir is None:
-        data = _make_data(args.out, args.n_train, args.train_seed)
-        model_dir, training_run = _train(args.out, data, args)
+        data = _make_data(sessions, args.out, args.n_train, args.train_seed)
+        model_dir, training_run = _train(sessions, args.out, data, args)
     elif args.train_data is None:
         parser.error("--model-dir needs --train-data (the export it was trained on), to hold tasks out")
     else:
         model_dir, data = args.model_dir, args.train_data
     trained_at = time.perf_counter()
-    sessions = _sessions(args.out)
     ids = []
     for label, model, run in (
         ("base", "smollm2", None),
@@ -214,12 +184,11 @@ def main() -> None:
         )
         ids.append(_earlier_evaluation(sessions, config) or start_evaluation(sessions, config))
     print(f"evaluating base (eval {ids[0]}) and fine-tuned (eval {ids[1]}) on {args.n_eval} held-out tasks")
-    _evaluate_all(args.out, ids, args.jobs)
+    _evaluate_all(sessions, args.out, ids, args.jobs)
     with sessions() as session:
         reports = [load_report(session, i) for i in ids]
     finished = time.perf_counter()
-    _print(comparison_table(reports))
-    print(LEGEND)
+    _print(comparison_table(reports), caption=LEGEND)
     _print(_targets(*reports))
     manifest = read_manifest(data) or {}
     training = (
