@@ -124,7 +124,7 @@ def _evaluate_all(sessions: sessionmaker[Session], out: Path, ids: list[int], jo
 def _targets(base: EvalReport, tuned: EvalReport) -> Table:
     base_rate = base.breakdowns["overall"]["all"].success_rate or 0.0
     tuned_rate = tuned.breakdowns["overall"]["all"].success_rate or 0.0
-    ratio = tuned_rate / base_rate if base_rate else float("inf")
+    ratio = tuned_rate / base_rate if base_rate else float("inf") if tuned_rate else 0.0
     shown = f"{ratio:.1f}x" if base_rate else ("unbounded (base 0%)" if tuned_rate else "0/0")
     rows = [
         ("fine-tuned success / base success", shown, ">= 10x", "met" if ratio >= 10 else "missed"),
