@@ -11,13 +11,30 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table as RichTable
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.engine import DatabaseError, ensure_schema, make_engine, session_factory
 from simulator.report import Table
 
-__all__ = ["app", "cli_errors", "console", "err_console", "fail", "open_store", "print_table"]
+__all__ = [
+    "app",
+    "cli_errors",
+    "console",
+    "counting_bar",
+    "err_console",
+    "fail",
+    "open_store",
+    "print_table",
+]
 
 app = typer.Typer(
     name="button",
@@ -83,6 +100,20 @@ def open_store(url: str) -> sessionmaker[Session]:
     engine = make_engine(url)
     ensure_schema(engine)
     return session_factory(engine)
+
+
+def counting_bar(label: str, counts: str) -> Progress:
+    """The progress bar of a long command: label, bar, done/total, `counts` (a format string over the
+    task's fields, e.g. "{task.fields[accepted]} accepted"), elapsed and remaining time."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(counts),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def print_table(table: Table, **style: Any) -> None:

@@ -8,21 +8,23 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import EvalRun
 from roles.model_config import CallFormat, ClientSetupError, LLMExecution, RoleModel, parse_model
 from simulator.batch import RunError
-from simulator.cli.app import app, cli_errors, console, err_console, fail, open_store, print_table
+from simulator.cli.app import (
+    app,
+    cli_errors,
+    console,
+    counting_bar,
+    err_console,
+    fail,
+    open_store,
+    print_table,
+)
 from simulator.config import DEFAULT_DB_URL
 from simulator.evaluation.heldout import HeldOutError
 from simulator.evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
@@ -43,15 +45,7 @@ _MODEL_HELP = "Model under test: hf:PATH (e.g. a `button train` folder), smollm2
 
 
 def _progress_bar(label: str) -> Progress:
-    return Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[succeeded]} succeeded"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
+    return counting_bar(label, "[green]{task.fields[succeeded]} succeeded")
 
 
 def _default_label(model: str) -> str:

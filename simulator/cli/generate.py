@@ -7,21 +7,23 @@ from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
 from composition.prompts import PromptError
 from composition.seeds import SeedFormatError
 from roles.ledger import TokenLedger
 from roles.model_config import CallFormat, ClientSetupError
 from simulator.batch import BatchProgress, RunError, prepare_run, simulate_pending
-from simulator.cli.app import app, cli_errors, console, err_console, fail, open_store, print_table
+from simulator.cli.app import (
+    app,
+    cli_errors,
+    console,
+    counting_bar,
+    err_console,
+    fail,
+    open_store,
+    print_table,
+)
 from simulator.cli.run_config import from_command_line, resolve_config
 from simulator.config import DEFAULT_DB_URL
 from simulator.cost import ledger_table, stored_token_usage
@@ -34,16 +36,8 @@ Source = Literal["world", "llm"]
 
 
 def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("[bold]simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
+    counts = "[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"
+    return counting_bar("simulating", counts)
 
 
 def _values(ctx: typer.Context, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
