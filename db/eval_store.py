@@ -21,7 +21,6 @@ __all__ = [
     "add_eval_result",
     "create_eval_run",
     "eval_results",
-    "evaluated_task_ids",
     "finish_eval_run",
     "get_eval_run",
     "training_run_for_model",
@@ -80,12 +79,6 @@ def eval_results(session: Session, eval_run_id: int) -> Sequence[EvalResult]:
     """Every metrics row of an evaluation, in conversation order."""
     query = select(EvalResult).where(EvalResult.eval_run_id == eval_run_id).order_by(EvalResult.id)
     return session.scalars(query).all()
-
-
-def evaluated_task_ids(session: Session, eval_run_id: int) -> set[int]:
-    """Tasks of the evaluation that already have their metrics row (a resumed evaluation skips them)."""
-    query = select(EvalResult.task_id).where(EvalResult.eval_run_id == eval_run_id)
-    return set(session.scalars(query))
 
 
 def training_run_for_model(session: Session, model_dir: Path) -> TrainingRun | None:

@@ -129,10 +129,14 @@ class EvalReport:
             "training_run_id": self.training_run_id,
             "task_source": self.task_source,
             "held_out": self.held_out,
-            "metrics": {
-                cut: {key: summary.model_dump() for key, summary in groups.items()}
-                for cut, groups in self.breakdowns.items()
-            },
+            "metrics": self.metrics(),
+        }
+
+    def metrics(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every measure of every cut as plain JSON values (the stored summary, the report's metrics)."""
+        return {
+            cut: {key: summary.model_dump() for key, summary in groups.items()}
+            for cut, groups in self.breakdowns.items()
         }
 
 
@@ -275,10 +279,7 @@ def finish_evaluation(sessions: sessionmaker[Session], eval_run_id: int) -> Eval
     """Summarize the stored metrics rows, store the summary, mark the run finished."""
     with sessions.begin() as session:
         report = load_report(session, eval_run_id)
-        summary = {
-            cut: {k: s.model_dump() for k, s in groups.items()} for cut, groups in report.breakdowns.items()
-        }
-        eval_store.finish_eval_run(session, eval_run_id, summary)
+        eval_store.finish_eval_run(session, eval_run_id, report.metrics())
         store.set_run_status(session, report.run_id, "finished")
     return report
 
