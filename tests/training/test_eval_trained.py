@@ -4,7 +4,6 @@ to its training run and checked against that run's data without being told."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert button("generate", "--n", 12, "--workers", 0, "--db", db).exit_code == 0
     data = root / "data.jsonl"
     assert button("export", "--format", "button", "--out", data, "--db", db).exit_code == 0
-    text = [m["content"] for line in data.read_text().splitlines() for m in json.loads(line)["messages"]]
-    tokenizer = tiny.build_tokenizer(text, tiny.CHATML, vocab_size=1000)
+    tokenizer = tiny.export_tokenizer(data)
     base = tiny.save_tiny_model(tokenizer, root / "base")
     out = root / "trained"
     result = button(

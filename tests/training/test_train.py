@@ -35,8 +35,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert button("generate", "--n", 20, "--workers", 0, "--db", db).exit_code == 0
     data = root / "data.jsonl"
     assert button("export", "--format", "button", "--out", data, "--db", db).exit_code == 0
-    text = [m["content"] for line in data.read_text().splitlines() for m in json.loads(line)["messages"]]
-    tokenizer = tiny.build_tokenizer(text, tiny.CHATML, vocab_size=1000)
+    tokenizer = tiny.export_tokenizer(data)
     model = tiny.save_tiny_model(tokenizer, root / "tiny-model")
     return {"root": root, "db": db, "data": data, "model": model}
 

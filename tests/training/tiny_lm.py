@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ __all__ = [
     "LLAMA3_TOOLS",
     "SPECIALS",
     "build_tokenizer",
+    "export_tokenizer",
     "save_tiny_model",
     "write_tiny_gguf",
 ]
@@ -79,6 +81,12 @@ def build_tokenizer(corpus: Iterable[str], template: str, vocab_size: int = 800)
     )
     tokenizer.chat_template = template
     return tokenizer
+
+
+def export_tokenizer(data: Path, vocab_size: int = 1000) -> Any:
+    """A ChatML tokenizer trained on every message of a `button` export (so its records fit a tiny model)."""
+    text = [m["content"] for line in data.read_text().splitlines() for m in json.loads(line)["messages"]]
+    return build_tokenizer(text, CHATML, vocab_size=vocab_size)
 
 
 def save_tiny_model(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
