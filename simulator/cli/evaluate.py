@@ -222,7 +222,7 @@ def _eval_list(session: Session, limit: int) -> Table:
                 run.task_source.get("n"),
                 "–" if rate is None else f"{100 * rate:.1f}%",
                 "finished" if run.finished_at is not None else "unfinished",
-                run.created_at.strftime("%Y-%m-%d %H:%M"),
+                run.created_at.strftime("%m-%d %H:%M"),
             )
         )
     columns = ["id", "label", "model", "training run", "tasks", "success", "status", "created"]
@@ -242,6 +242,6 @@ def evals(
     sessions = open_store(db)
     if not ids:
         with sessions() as session:
-            print_table(_eval_list(session, limit))
+            print_table(_eval_list(session, limit), box=box.SIMPLE_HEAD, pad_edge=False)
         return
     _outputs(_stored_reports(sessions, ids), json_path, plot)
