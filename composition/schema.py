@@ -90,6 +90,9 @@ class AtomicTask(BaseModel):
         return value
 
 
+_CACHED = ("argument_validator", "response_validator")  # FunctionSpec's cached_property names
+
+
 class FunctionSpec(BaseModel):
     """A callable function as the assistant sees it: name, description, JSON-Schema parameters, responses."""
 
@@ -142,6 +145,13 @@ class FunctionSpec(BaseModel):
     def response_validator(self) -> Draft202012Validator:
         """Validator for results, derived from `responses`."""
         return Draft202012Validator(self.responses)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled (to worker processes) without the cached validators, which hold closures that do not
+        pickle; the receiving process builds them again on first use."""
+        state = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k not in _CACHED}
+        return state
 
     def to_openai_tool(self) -> dict[str, Any]:
         """The OpenAI tools-API dict, converted by langchain-core from this spec."""
