@@ -9,8 +9,9 @@ never in the middle of one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Budget", "BudgetExceeded", "LedgerEntry", "TokenLedger"]
+__all__ = ["Budget", "BudgetExceeded", "LedgerEntry", "SharedLedger", "TokenLedger"]
 
 
 class BudgetExceeded(RuntimeError):
@@ -40,6 +41,15 @@ class TokenLedger:
         entry.prompt_tokens += prompt
         entry.completion_tokens += completion
 
+    def merge(self, entries: dict[tuple[str, str, str], LedgerEntry]) -> None:
+        """Add another ledger's entries (a worker process's, sent with its episodes)."""
+        for key, other in entries.items():
+            entry = self.entries.setdefault(key, LedgerEntry())
+            entry.requests += other.requests
+            entry.cache_hits += other.cache_hits
+            entry.prompt_tokens += other.prompt_tokens
+            entry.completion_tokens += other.completion_tokens
+
     @property
     def prompt_tokens(self) -> int:
         return sum(e.prompt_tokens for e in self.entries.values())
@@ -61,6 +71,36 @@ class TokenLedger:
         return [
             {"role": r, "stage": s, "model": m, **e.__dict__} for (r, s, m), e in sorted(self.entries.items())
         ]
+
+
+@dataclass
+class SharedLedger(TokenLedger):
+    """A worker process's ledger. Its entries are what this process recorded since the last `take`
+    (sent to the parent, which keeps the run's ledger); the totals a budget reads are the whole run's,
+    summed across processes in `totals`, a shared `multiprocessing.Array("q", 2)` of prompt and
+    completion tokens, so every process checks the same budget before every request."""
+
+    totals: Any = None
+
+    def record(self, role: str, stage: str, model: str, prompt: int, completion: int, cached: bool) -> None:
+        super().record(role, stage, model, prompt, completion, cached)
+        if prompt or completion:
+            with self.totals.get_lock():
+                self.totals[0] += prompt
+                self.totals[1] += completion
+
+    @property
+    def prompt_tokens(self) -> int:
+        return int(self.totals[0])
+
+    @property
+    def completion_tokens(self) -> int:
+        return int(self.totals[1])
+
+    def take(self) -> dict[tuple[str, str, str], LedgerEntry]:
+        """The entries recorded since the last call, handed over and cleared."""
+        taken, self.entries = self.entries, {}
+        return taken
 
 
 def _usd(prompt: int, completion: int, price_in: float, price_out: float) -> float:
