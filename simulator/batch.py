@@ -77,6 +77,7 @@ class BatchProgress:
     rejected: dict[str, int] = field(default_factory=dict)
     left_pending: int = 0  # tasks not started because the budget was spent
     ledger: TokenLedger | None = None  # LLM runs: tokens and requests per role
+    processes: int = 1  # LLM runs: processes the episodes ran in (simulator/llm_workers.py)
 
     def record(self, outcome: EpisodeOutcome) -> None:
         self.done += 1
@@ -294,10 +295,11 @@ def _simulate_with_llm(
     progress: BatchProgress,
     ledger: TokenLedger | None,
 ) -> None:
-    from simulator.llm_batch import make_runtime, simulate_llm  # openai SDK: only for LLM runs
+    from simulator.llm_batch import make_runtime  # openai SDK: only for LLM runs
+    from simulator.llm_workers import llm_processes, run_llm_episodes
 
     runtime = make_runtime(config, ledger)
-    progress.ledger = runtime.ledger
+    progress.ledger, progress.processes = runtime.ledger, llm_processes(config, len(pending))
 
     def keep(outcome: object) -> None:
         assert isinstance(outcome, EpisodeOutcome)
@@ -305,8 +307,7 @@ def _simulate_with_llm(
         progress.record(outcome)
         on_progress(progress)
 
-    world = offline_world(config.world_seed)
-    progress.left_pending = asyncio.run(simulate_llm(pending, config, world, runtime, keep))
+    progress.left_pending = run_llm_episodes(pending, config, runtime, keep)
 
 
 def simulate_pending(

@@ -70,7 +70,7 @@ def generate(
     policy: Annotated[str, typer.Option(help="Offline assistant policy: plan or sequential.")] = "plan",
     world_seed: Annotated[int, typer.Option(help="Seed of the offline world's knowledge base.")] = 0,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (0: in-process). Default: cores. LLM runs: 0.")
+        int | None, typer.Option(help="Worker processes (0: in-process). Default: cores, at most 8.")
     ] = None,
     concurrency: Annotated[
         int, typer.Option(help="Episodes in flight per worker; LLM runs: also the in-flight request limit.")
@@ -153,7 +153,7 @@ def generate(
         raise typer.Exit(130) from None
     if config.uses_llm:
         models = ", ".join(f"{r} {config.role(r).model}" for r in ("user", "assistant", "tool"))
-        console.print(f"LLM roles: {models}; in-process, {config.concurrency} requests in flight at most")
+        console.print(f"LLM roles: {models}; {config.concurrency} requests in flight at most")
     console.print(
         f"run [bold]{run_id}[/bold]: {config.n} tasks, seed {config.seed}, "
         f"parallel {'on' if config.parallel else 'off'}, {config.workers} worker(s), db {db}"
@@ -171,6 +171,9 @@ def generate(
         except ClientSetupError as exc:
             bar.stop()
             raise fail(str(exc)) from None
+        except RunError as exc:  # a worker process of an LLM run failed; the run is marked interrupted
+            bar.stop()
+            raise fail(f"{exc}: button generate --resume {run_id} --db {db}") from None
         except KeyboardInterrupt:
             bar.stop()
             err_console.print(f"interrupted; finish it with: button generate --resume {run_id} --db {db}")
@@ -193,6 +196,11 @@ def generate(
         )
         return
     console.print(
-        f"run {run_id} finished: {done.done} conversations simulated now, {done.accepted} accepted. "
+        f"run {run_id} finished: {done.done} conversations simulated now{_over(done.processes)}, "
+        f"{done.accepted} accepted. "
         f"Next: button export --format button --db {db} --out out/button_instruct.jsonl"
     )
+
+
+def _over(processes: int) -> str:
+    return f" over {processes} processes" if processes > 1 else ""

@@ -104,6 +104,4 @@ def resolve_config(
             "(only the user may stay offline: the offline assistant needs a ground-truth reference and "
             "the offline tool runs only world functions)"
         )
-    if config.uses_llm:
-        config = config.model_copy(update={"workers": 0})  # I/O-bound: one process, asyncio
     return config

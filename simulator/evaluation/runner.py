@@ -10,7 +10,6 @@ its conversations and exports leave them out.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from composition.schema import CompositionalTask
 from db import eval_store, store
 from db.models import EvalRun, TrainingRun
 from roles.model_config import LLMExecution, RoleModel
-from simulator.batch import EpisodeOutcome, RunError, offline_world, package_versions
+from simulator.batch import EpisodeOutcome, RunError, package_versions
 from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig
 from simulator.evaluation.heldout import (
@@ -227,7 +226,8 @@ def run_evaluation(
     """Simulate every task of the evaluation that has no conversation yet, store conversations with their
     metrics, then store and return the summary. `execution` may change concurrency and request settings
     (never what is measured) on a resume."""
-    from simulator.llm_batch import make_runtime, simulate_llm  # the openai SDK: imported when used
+    from simulator.llm_batch import make_runtime  # the openai SDK: imported when used
+    from simulator.llm_workers import run_llm_episodes
 
     with sessions() as session:
         eval_run = eval_store.get_eval_run(session, eval_run_id)
@@ -265,9 +265,8 @@ def run_evaluation(
         parallel=config.parallel, max_turns=config.max_turns, hints=False, max_idle=config.max_idle
     )
     generation = config.generation()
-    world = offline_world(config.world_seed)
     try:
-        asyncio.run(simulate_llm(pending, generation, world, make_runtime(generation), keep, episode))
+        run_llm_episodes(pending, generation, make_runtime(generation), keep, episode)
     except BaseException:
         with sessions.begin() as session:
             store.set_run_status(session, run_id, "interrupted")

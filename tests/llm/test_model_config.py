@@ -61,8 +61,9 @@ def _write(tmp_path: Path) -> Path:
 
 
 def test_file_sets_everything_and_flags_override(tmp_path: Path) -> None:
-    config = resolve_config(_write(tmp_path), {"concurrency": 64, "temperature": 0.9}, {"n": 600, "seed": 3})
-    assert (config.n, config.seed, config.concurrency, config.workers) == (7, 3, 64, 0)
+    given = {"concurrency": 64, "temperature": 0.9, "workers": 2}
+    config = resolve_config(_write(tmp_path), given, {"n": 600, "seed": 3})
+    assert (config.n, config.seed, config.concurrency, config.workers) == (7, 3, 64, 2)  # LLM runs shard too
     assistant = config.role("assistant")
     assert assistant.format == "native" and assistant.base_url == "http://localhost:8000/v1"
     assert assistant.temperature == 0.9 and config.role("user").temperature == 0.9

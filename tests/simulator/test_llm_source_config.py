@@ -35,7 +35,7 @@ def test_file_sets_bottom_up_and_flags_override_single_keys(tmp_path: Path) -> N
         + "".join(f"  {role}: {{model: 'openai:m'}}\n" for role in LLM_ROLES)
     )
     config = resolve_config(path, {"n_expansions": 1, "dedup_threshold": 0.9}, {})
-    assert config.source == "llm" and config.workers == 0
+    assert config.source == "llm"
     assert config.bottom_up.seeds == Path("my_seeds.jsonl")
     assert (config.bottom_up.n_expansions, config.bottom_up.dedup_threshold) == (1, 0.9)
 
