@@ -4,16 +4,20 @@ Starts the scripted OpenAI-compatible test server (tests/llm/openai_server.py) i
 a fixed latency per request, runs offline-world conversations whose assistant is an LLM role on it
 (user and tool offline, so every LLM call of a conversation is sequential), and prints the throughput
 next to the ideal: concurrency / (LLM calls per conversation x latency), and the client CPU spent per
-LLM call (openai SDK + AgentChat + roles), which caps one process at about 1000 / (cpu ms per call)
-calls per second. Nothing is stored: this measures the simulator and client stack, not the database.
+LLM call (openai SDK + AgentChat + roles, worker processes included), which caps one process at about
+1000 / (cpu ms per call) calls per second. `--workers` shards the episodes over that many processes as
+`button generate --workers` does (fewer when a level has too few slots or tasks per process; the
+`procs` column says how many ran). Nothing is stored: this measures the simulator and client stack, not
+the database.
 
-    .venv/bin/python bench/concurrency.py [--latency 0.1] [--levels 1 8 32 64]
+    .venv/bin/python bench/concurrency.py [--latency 0.1] [--levels 1 8 32 64] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -21,8 +25,9 @@ from pathlib import Path
 
 from composition.world import OfflineWorld
 from roles.model_config import LLMExecution, RoleModel
-from simulator.config import GenerateConfig
-from simulator.llm_batch import make_runtime, simulate_llm
+from simulator.config import GenerateConfig, default_workers
+from simulator.llm_batch import make_runtime
+from simulator.llm_workers import llm_processes, run_llm_episodes
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "llm" / "openai_server.py"
@@ -36,40 +41,69 @@ def start_server(latency: float, n: int) -> tuple[subprocess.Popen[str], str]:
     return process, process.stdout.readline().strip()
 
 
-def measure(url: str, world: OfflineWorld, n: int, concurrency: int) -> tuple[float, float, float]:
-    """(conversations per second, LLM calls per conversation, client CPU ms per call) for n conversations."""
+def cpu_seconds() -> float:
+    """CPU of this process and of its children that have ended (worker processes; not the server)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    server: subprocess.Popen[str], url: str, world: OfflineWorld, n: int, concurrency: int, workers: int
+) -> tuple[int, float, float, float, float]:
+    """(processes, conversations per second, LLM calls per conversation, client and server CPU ms per
+    call) for n conversations."""
     assistant = RoleModel(model="openai:scripted", base_url=url, timeout=30)
     config = GenerateConfig(
-        n=n, workers=0, concurrency=concurrency, roles={"assistant": assistant}, llm=LLMExecution(cache=False)
+        n=n,
+        workers=workers,
+        concurrency=concurrency,
+        roles={"assistant": assistant},
+        llm=LLMExecution(cache=False),
     )
     pending = [(i, world.generate_task(config.seed, i, max_subtasks=config.max_subtasks)) for i in range(n)]
     runtime = make_runtime(config)
-    start, cpu = time.perf_counter(), time.process_time()
-    asyncio.run(simulate_llm(pending, config, world, runtime, lambda _: None))
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu, served = time.perf_counter(), cpu_seconds(), process_cpu(server.pid)
+    run_llm_episodes(pending, config, runtime, lambda _: None)
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    served = process_cpu(server.pid) - served
     requests = sum(e.requests for e in runtime.ledger.entries.values())
-    return n / seconds, requests / n, cpu * 1000 / requests
+    per_call = 1000 / requests
+    return llm_processes(config, n), n / seconds, requests / n, cpu * per_call, served * per_call
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.1, help="Seconds the server waits per request.")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64])
-    parser.add_argument("--per-slot", type=int, default=8, help="Conversations per concurrency slot.")
+    parser.add_argument(
+        "--per-slot",
+        type=int,
+        default=32,
+        help="Conversations per slot (runs long enough to amortize worker start-up).",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=default_workers(), help="Most worker processes (0 or 1: in-process)."
+    )
     args = parser.parse_args()
     sizes = {c: max(16, args.per_slot * c) for c in args.levels}
     world = OfflineWorld(world_seed=0)
     server, url = start_server(args.latency, max(sizes.values()))
     try:
-        measure(url, world, 8, 8)  # warm-up: imports, connections
-        print(f"latency {args.latency * 1000:.0f} ms per request, endpoint {url}")
-        head = ("concurrency", "conversations", "calls/conv", "conv/s", "ideal", "share", "cpu ms/call")
-        print("{:>11} {:>13} {:>10} {:>8} {:>8} {:>6} {:>11}".format(*head))
+        measure(server, url, world, 8, 8, 0)  # warm-up: imports, connections
+        print(f"latency {args.latency * 1000:.0f} ms per request, endpoint {url}, workers {args.workers}")
+        head = ("concurrency", "procs", "convs", "calls/conv", "conv/s", "ideal", "share", "cpu ms/call")
+        print("{:>11} {:>5} {:>6} {:>10} {:>7} {:>7} {:>6} {:>11} server".format(*head))
         for concurrency, n in sizes.items():
-            rate, calls, cpu = measure(url, world, n, concurrency)
+            procs, rate, calls, cpu, served = measure(server, url, world, n, concurrency, args.workers)
             ideal = concurrency / (calls * args.latency)
-            row = f"{concurrency:>11} {n:>13} {calls:>10.2f} {rate:>8.1f} {ideal:>8.1f}"
-            print(f"{row} {rate / ideal:>6.0%} {cpu:>11.1f}")
+            row = f"{concurrency:>11} {procs:>5} {n:>6} {calls:>10.2f} {rate:>7.1f} {ideal:>7.1f}"
+            print(f"{row} {rate / ideal:>6.0%} {cpu:>11.1f} {served:>6.1f}")
     finally:
         server.terminate()
         server.wait()
