@@ -132,7 +132,7 @@ class AssistantRole(BaseChatAgent):
             elif isinstance(turn, ToolTurn):
                 self._context.append(self._results_message(turn, message.source))
             elif isinstance(turn, AssistantTurn) and message.source == self.name:
-                # The runtime never hands an agent its own replies back, so an own turn here is an
+                # An agent is never handed its own replies back, so an own turn here is an
                 # earlier turn given with the task (a fork's prefix): take it over as if said here.
                 self._context.append(self._take_over(turn))
 

@@ -2,9 +2,9 @@
 
 Why StructuredMessage rather than TextMessage + metadata: the content is the typed trajectory turn
 (`UserTurn`, `AssistantTurn`, `ToolTurn`), so the episode rebuilds the exact Trajectory from
-`TaskResult.messages` by taking `.content` — no JSON squeezed into `metadata` (which only holds strings),
-no re-parsing. AgentChat registers the three types automatically (they are the agents'
-`produced_message_types`), so team state stays serializable.
+the episode's messages by taking `.content`: no JSON squeezed into `metadata` (which only holds
+strings), no re-parsing. They are the agents' `produced_message_types`, so the messages stay
+serializable the AgentChat way.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _request_usage(usage: Usage | None) -> RequestUsage | None:
 
 
 def turn_message(turn: Turn, source: str) -> BaseChatMessage:
-    """Wrap a turn for the team; `models_usage` is filled so AgentChat's token conditions see the cost."""
+    """Wrap a turn as its agent's message, with `models_usage` so AgentChat's token conditions see it."""
     usage = _request_usage(turn.usage)
     if isinstance(turn, UserTurn):
         return UserTurnMessage(content=turn, source=source, models_usage=usage)
@@ -45,7 +45,7 @@ def turn_message(turn: Turn, source: str) -> BaseChatMessage:
 
 
 def turn_of(message: BaseAgentEvent | BaseChatMessage) -> Turn | None:
-    """The trajectory turn a team message carries, or None for anything else (the task, stop messages)."""
+    """The trajectory turn an episode message carries, or None for anything else (the task, stop messages)."""
     if isinstance(message, StructuredMessage) and isinstance(
         message.content, UserTurn | AssistantTurn | ToolTurn
     ):

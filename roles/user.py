@@ -54,7 +54,7 @@ class UserRole(BaseChatAgent):
             if message.source != self.name and isinstance(turn, AssistantTurn) and not turn.tool_calls:
                 self._context.append(UserMessage(content=visible_text(turn), source=message.source))
             elif message.source == self.name and isinstance(turn, UserTurn):
-                # Own replies never come back through the team: this is an earlier turn given with
+                # Own replies never come back to an agent: this is an earlier turn given with
                 # the task (a fork's prefix), taken over as if said here.
                 self._context.append(AssistantMessage(content=turn.content, source=self.name))
 

@@ -111,8 +111,8 @@ class Trajectory(BaseModel):
 
     @property
     def error_line(self) -> str | None:
-        """The error in one line (its last), for messages; `error` keeps the whole text, tracebacks from
-        the agent runtime included, for whoever debugs it."""
+        """The error in one line (its last), for messages; `error` keeps the whole text, for whoever debugs
+        it."""
         if self.error is None:
             return None
         lines = [line.strip() for line in self.error.splitlines() if line.strip() not in ("", ")")]
