@@ -1,7 +1,8 @@
 """LLM episodes over worker processes, for endpoints fast enough that one event loop's CPU is the limit.
 
-One asyncio process spends about 8-10 ms of CPU per LLM call (openai SDK, AgentChat message passing,
-roles, verification), so it tops out near 100-130 calls/s whatever the endpoint could serve. With more
+One asyncio process spends about 4 ms of CPU per LLM call (the openai SDK and httpx are ~70% of it; the
+roles, verification and event loop the rest), so it tops out near 250 calls/s whatever the endpoint
+could serve. With more
 than one worker, each worker process runs `simulate_llm` on every P-th pending task (task order kept, so
 a budget stop still leaves the tail of the run pending) with its share of the concurrency limit, and
 sends each finished episode with the ledger entries recorded since its last message. The parent stays
