@@ -150,7 +150,7 @@ def _sharded(
             worker.join()
         results.close()
     if failure:
-        raise LLMWorkerError(f"{failure}; its unfinished tasks stay pending (resume the run to finish them)")
+        raise LLMWorkerError(f"{failure}; every episode finished so far is stored, the rest stays pending")
     return skipped
 
 

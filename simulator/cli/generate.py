@@ -173,7 +173,7 @@ def generate(
             raise fail(str(exc)) from None
         except RunError as exc:  # a worker process of an LLM run failed; the run is marked interrupted
             bar.stop()
-            raise fail(f"{exc}: button generate --resume {run_id} --db {db}") from None
+            raise fail(f"{exc}; continue with: button generate --resume {run_id} --db {db}") from None
         except KeyboardInterrupt:
             bar.stop()
             err_console.print(f"interrupted; finish it with: button generate --resume {run_id} --db {db}")

@@ -17,13 +17,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from openai_server import FaultPlan, OpenAIServer, serve  # noqa: E402
 from world_policy import WorldPolicy  # noqa: E402
 
-N_TASKS = 12
+N_TASKS = 12  # tasks of most LLM runs in these tests
+POLICY_TASKS = 48  # tasks the server can play (runs sharded over worker processes need more)
 
 
 @pytest.fixture(scope="session")
 def world_policy() -> WorldPolicy:
-    """Plays the first N_TASKS tasks of seed 0 in world 0, the default `button generate` dataset."""
-    return WorldPolicy.for_tasks(N_TASKS, seed=0)
+    """Plays the first POLICY_TASKS tasks of seed 0 in world 0, the default `button generate` dataset."""
+    return WorldPolicy.for_tasks(POLICY_TASKS, seed=0)
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import POLICY_TASKS
 from openai_server import OpenAIServer, serve
 from typer.testing import CliRunner
 from world_policy import WorldPolicy
@@ -27,20 +27,9 @@ from simulator.cli import app
 from simulator.config import GenerateConfig
 from simulator.llm_workers import llm_processes
 
-N = 48  # three processes' worth of tasks at the 16-per-process minimum
+N = POLICY_TASKS  # up to three processes' worth of tasks at the 16-per-process minimum
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def policy() -> WorldPolicy:
-    return WorldPolicy.for_tasks(N, seed=0)
-
-
-@pytest.fixture
-def server(policy: WorldPolicy) -> Iterator[OpenAIServer]:
-    with serve(policy) as live:
-        yield live
 
 
 def _args(db: Path, url: str, *extra: str) -> list[str]:
@@ -93,13 +82,13 @@ def test_shared_ledger_sums_spend_across_processes_and_hands_over_entries() -> N
     assert run.entries[("assistant", "simulate", "m")] == LedgerEntry(3, 1, 31, 6)
 
 
-def test_sharded_run_stores_what_an_in_process_run_stores(tmp_path: Path, server: OpenAIServer) -> None:
+def test_sharded_run_stores_what_an_in_process_run_stores(tmp_path: Path, llm_server: OpenAIServer) -> None:
     one, two = tmp_path / "one.db", tmp_path / "two.db"
-    _button(*_args(one, server.url, "--workers", "0"))
-    requests = len(server.requests)
-    out = _button(*_args(two, server.url, "--workers", "2", "--concurrency", "16"))
+    _button(*_args(one, llm_server.url, "--workers", "0"))
+    requests = len(llm_server.requests)
+    out = _button(*_args(two, llm_server.url, "--workers", "2", "--concurrency", "16"))
     assert "over 2 processes" in out and f"{N} conversations simulated now" in out
-    assert len(server.requests) == 2 * requests  # no request lost or repeated
+    assert len(llm_server.requests) == 2 * requests  # no request lost or repeated
     assert _rows(one, CONTENT) == _rows(two, CONTENT)
     assert _rows(two, "SELECT COUNT(DISTINCT task_id), COUNT(*) FROM conversations") == [(N, N)]
     assert _rows(two, "SELECT status FROM runs") == [("finished",)]
@@ -109,11 +98,11 @@ def test_sharded_run_stores_what_an_in_process_run_stores(tmp_path: Path, server
     assert str(requests) in total.replace(",", "").split(), ledger
 
 
-def test_budget_is_one_budget_across_processes(tmp_path: Path, server: OpenAIServer) -> None:
+def test_budget_is_one_budget_across_processes(tmp_path: Path, llm_server: OpenAIServer) -> None:
     db = tmp_path / "run.db"
     budget = 60_000
     out = _button(
-        *_args(db, server.url, "--workers", "2", "--concurrency", "16", "--budget-tokens", str(budget))
+        *_args(db, llm_server.url, "--workers", "2", "--concurrency", "16", "--budget-tokens", str(budget))
     )
     assert "budget reached" in out
     spent = _rows(db, "SELECT SUM(prompt_tokens) + SUM(completion_tokens) FROM messages")[0][0]
@@ -139,50 +128,35 @@ def test_a_setup_error_is_reported_once_before_any_worker_starts(tmp_path: Path)
     assert "worker process" not in result.output and "Traceback" not in result.output
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
+@pytest.fixture(scope="module")
+def whole_run(
+    world_policy: WorldPolicy, tmp_path_factory: pytest.TempPathFactory
+) -> list[tuple[object, ...]]:
+    """What an uninterrupted in-process run stores (CONTENT rows)."""
+    db = tmp_path_factory.mktemp("whole") / "whole.db"
+    with serve(world_policy) as live:
+        _button(*_args(db, live.url, "--workers", "0"))
+    return _rows(db, CONTENT)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid`, with their command lines."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
+                found[int(entry.name)] = command
     return found
 
 
-def _count(db: Path) -> int:
-    try:
-        return int(_rows(db, "SELECT COUNT(*) FROM conversations")[0][0])  # type: ignore[call-overload]
-    except sqlite3.OperationalError:
-        return 0
-
-
-def test_kill_9_ends_the_workers_and_resume_matches_an_uninterrupted_run(
-    tmp_path: Path, policy: WorldPolicy
-) -> None:
-    whole, killed = tmp_path / "whole.db", tmp_path / "killed.db"
-    with serve(policy, latency=0.05) as slow:
-        _button(*_args(whole, slow.url, "--workers", "0"))
-        command = [sys.executable, "-m", "simulator.cli", *_args(killed, slow.url, "--workers", "2")]
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while _count(killed) < 4:
-            assert proc.poll() is None and time.monotonic() < deadline, "no conversation stored in time"
-            time.sleep(0.05)
-        workers = _children(proc.pid)
-        assert len(workers) >= 2  # the two workers (and the resource tracker)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while any(Path(f"/proc/{pid}").exists() and _alive(pid) for pid in workers):
-            assert time.monotonic() < deadline, "workers outlived their parent"
-            time.sleep(0.1)
-        assert _count(killed) < N
-        _button("generate", "--resume", "1", "--db", f"sqlite:///{killed}", "--workers", "2")
-    assert _rows(killed, CONTENT) == _rows(whole, CONTENT)
-    assert _rows(killed, "SELECT status FROM runs") == [("finished",)]
+def _workers(pid: int) -> list[int]:
+    """The LLM worker processes of a `button generate` (not multiprocessing's resource tracker)."""
+    return sorted(p for p, command in _children(pid).items() if "resource_tracker" not in command)
 
 
 def _alive(pid: int) -> bool:
@@ -192,3 +166,60 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _count(db: Path) -> int:
+    try:
+        return int(_rows(db, "SELECT COUNT(*) FROM conversations")[0][0])  # type: ignore[call-overload]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _start_sharded(db: Path, url: str) -> subprocess.Popen[bytes]:
+    """`button generate --workers 2` in its own process, once it has stored a few conversations."""
+    command = [sys.executable, "-m", "simulator.cli", *_args(db, url, "--workers", "2")]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while _count(db) < 4:
+        assert proc.poll() is None and time.monotonic() < deadline, "no conversation stored in time"
+        time.sleep(0.05)
+    assert len(_workers(proc.pid)) == 2
+    return proc
+
+
+def test_kill_9_ends_the_workers_and_resume_matches_an_uninterrupted_run(
+    tmp_path: Path, world_policy: WorldPolicy, whole_run: list[tuple[object, ...]]
+) -> None:
+    db = tmp_path / "killed.db"
+    with serve(world_policy, latency=0.05) as slow:
+        proc = _start_sharded(db, slow.url)
+        workers = _workers(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "workers outlived their parent"
+            time.sleep(0.1)
+        assert _count(db) < N
+        _button("generate", "--resume", "1", "--db", f"sqlite:///{db}", "--workers", "2")
+    assert _rows(db, CONTENT) == whole_run
+    assert _rows(db, "SELECT status FROM runs") == [("finished",)]
+
+
+def test_a_dead_worker_stops_the_run_cleanly_and_resume_finishes_it(
+    tmp_path: Path, world_policy: WorldPolicy, whole_run: list[tuple[object, ...]]
+) -> None:
+    db = tmp_path / "dead.db"
+    with serve(world_policy, latency=0.05) as slow:
+        proc = _start_sharded(db, slow.url)
+        worker = _workers(proc.pid)[0]
+        os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer would
+        output = proc.communicate(timeout=60)[0].decode()
+        assert proc.returncode == 1, output
+        assert "died (exit code -9)" in output and "button generate --resume 1" in output, output
+        assert "Traceback" not in output
+        assert _rows(db, "SELECT status FROM runs") == [("interrupted",)]
+        assert _count(db) < N
+        _button("generate", "--resume", "1", "--db", f"sqlite:///{db}", "--workers", "2")
+    assert _rows(db, CONTENT) == whole_run
+    assert _rows(db, "SELECT COUNT(DISTINCT task_id), COUNT(*) FROM conversations") == [(N, N)]
