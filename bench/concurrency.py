@@ -1,14 +1,16 @@
-"""How well in-process asyncio overlaps LLM latency: conversations per second at several concurrencies.
+"""How well LLM runs overlap endpoint latency: conversations per second at several concurrencies.
 
 Starts the scripted OpenAI-compatible test server (tests/llm/openai_server.py) in its own process with
 a fixed latency per request, runs offline-world conversations whose assistant is an LLM role on it
 (user and tool offline, so every LLM call of a conversation is sequential), and prints the throughput
-next to the ideal: concurrency / (LLM calls per conversation x latency), and the client CPU spent per
-LLM call (openai SDK + AgentChat + roles, worker processes included), which caps one process at about
-1000 / (cpu ms per call) calls per second. `--workers` shards the episodes over that many processes as
-`button generate --workers` does (fewer when a level has too few slots or tasks per process; the
-`procs` column says how many ran). Nothing is stored: this measures the simulator and client stack, not
-the database.
+next to the ideal, concurrency / (LLM calls per conversation x latency): as a share of it over the whole
+run (`share`, worker start-up included) and in steady state (`steady`: between the 10th and the 90th
+percentile of finished conversations, where the ideal, a steady-state figure, applies). Also the client
+CPU per LLM call (openai SDK, agents, roles; worker processes included), which caps one process at
+about 1000 / (cpu ms per call) calls per second, and the endpoint's. `--workers` shards the episodes
+over up to that many processes as `button generate --workers` does (fewer when a level has too few
+slots or tasks per process; `procs` says how many ran). Nothing is stored: this measures the simulator
+and client stack, not the database.
 
     .venv/bin/python bench/concurrency.py [--latency 0.1] [--levels 1 8 32 64] [--workers 2]
 """
@@ -21,6 +23,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from composition.world import OfflineWorld
@@ -53,11 +56,22 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Level:
+    """What one concurrency level measured."""
+
+    processes: int
+    rate: float  # conversations per second, start to finish (worker start-up included)
+    steady: float  # conversations per second between the 10th and 90th percentile of finishes
+    calls: float  # LLM calls per conversation
+    cpu_ms: float  # client CPU per call, worker processes included
+    server_ms: float  # endpoint CPU per call
+
+
 def measure(
     server: subprocess.Popen[str], url: str, world: OfflineWorld, n: int, concurrency: int, workers: int
-) -> tuple[int, float, float, float, float]:
-    """(processes, conversations per second, LLM calls per conversation, client and server CPU ms per
-    call) for n conversations."""
+) -> Level:
+    """Simulate n conversations at `concurrency` over up to `workers` processes."""
     assistant = RoleModel(model="openai:scripted", base_url=url, timeout=30)
     config = GenerateConfig(
         n=n,
@@ -68,13 +82,18 @@ def measure(
     )
     pending = [(i, world.generate_task(config.seed, i, max_subtasks=config.max_subtasks)) for i in range(n)]
     runtime = make_runtime(config)
+    finished: list[float] = []
     start, cpu, served = time.perf_counter(), cpu_seconds(), process_cpu(server.pid)
-    run_llm_episodes(pending, config, runtime, lambda _: None)
+    run_llm_episodes(pending, config, runtime, lambda _: finished.append(time.perf_counter()))
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     served = process_cpu(server.pid) - served
     requests = sum(e.requests for e in runtime.ledger.entries.values())
+    low, high = n // 10, n - 1 - n // 10
+    steady = (high - low) / (finished[high] - finished[low])
     per_call = 1000 / requests
-    return llm_processes(config, n), n / seconds, requests / n, cpu * per_call, served * per_call
+    return Level(
+        llm_processes(config, n), n / seconds, steady, requests / n, cpu * per_call, served * per_call
+    )
 
 
 def main() -> None:
@@ -97,13 +116,14 @@ def main() -> None:
     try:
         measure(server, url, world, 8, 8, 0)  # warm-up: imports, connections
         print(f"latency {args.latency * 1000:.0f} ms per request, endpoint {url}, workers {args.workers}")
-        head = ("concurrency", "procs", "convs", "calls/conv", "conv/s", "ideal", "share", "cpu ms/call")
-        print("{:>11} {:>5} {:>6} {:>10} {:>7} {:>7} {:>6} {:>11} server".format(*head))
+        head = ("concurrency", "procs", "convs", "calls/conv", "ideal", "conv/s", "share", "steady")
+        print("{:>11} {:>5} {:>6} {:>10} {:>7} {:>7} {:>6} {:>6}  cpu ms/call  server".format(*head))
         for concurrency, n in sizes.items():
-            procs, rate, calls, cpu, served = measure(server, url, world, n, concurrency, args.workers)
-            ideal = concurrency / (calls * args.latency)
-            row = f"{concurrency:>11} {procs:>5} {n:>6} {calls:>10.2f} {rate:>7.1f} {ideal:>7.1f}"
-            print(f"{row} {rate / ideal:>6.0%} {cpu:>11.1f} {served:>6.1f}")
+            level = measure(server, url, world, n, concurrency, args.workers)
+            ideal = concurrency / (level.calls * args.latency)
+            row = f"{concurrency:>11} {level.processes:>5} {n:>6} {level.calls:>10.2f} {ideal:>7.1f}"
+            row += f" {level.rate:>7.1f} {level.rate / ideal:>6.0%} {level.steady / ideal:>6.0%}"
+            print(f"{row}  {level.cpu_ms:>11.1f} {level.server_ms:>7.1f}")
     finally:
         server.terminate()
         server.wait()
