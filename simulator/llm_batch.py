@@ -1,10 +1,10 @@
-"""Episodes with LLM roles: in-process asyncio, many conversations in flight, stored as they finish.
+"""Episodes with LLM roles on one asyncio event loop, many conversations in flight, stored as they finish.
 
-LLM runs are I/O-bound, so worker processes would only multiply connections and caches: one event loop
-runs up to `concurrency` episodes, the shared `LLMRuntime` caps in-flight requests, and each finished
-episode is stored in its own transaction at once (a crash loses only the episodes in flight). When the
-budget is spent, episodes not started yet are left without a conversation (pending, resumable) and the
-ones that hit the budget end with TerminationReason.BUDGET.
+LLM runs are I/O-bound: one event loop runs up to `concurrency` episodes, the shared `LLMRuntime` caps
+in-flight requests, and each finished episode is stored in its own transaction at once (a crash loses
+only the episodes in flight). When the budget is spent, episodes not started yet are left without a
+conversation (pending, resumable) and the ones that hit the budget end with TerminationReason.BUDGET.
+simulator/llm_workers.py runs this loop in several processes when one loop's CPU would be the limit.
 
 For `--source llm` the tasks themselves come from here too: `bottom_up_tasks` runs the composer and judge
 through composition/pipeline.py, recorded in the ledger under the stage `bottom_up`.

@@ -1,17 +1,16 @@
 """LLM episodes over worker processes, for endpoints fast enough that one event loop's CPU is the limit.
 
 One asyncio process spends about 4 ms of CPU per LLM call (the openai SDK and httpx are ~70% of it; the
-roles, verification and event loop the rest), so it tops out near 250 calls/s whatever the endpoint
-could serve. With more
-than one worker, each worker process runs `simulate_llm` on every P-th pending task (task order kept, so
-a budget stop still leaves the tail of the run pending) with its share of the concurrency limit, and
-sends each finished episode with the ledger entries recorded since its last message. The parent stays
-the only database writer and stores each episode as it arrives, as in-process runs do. Tokens spent are
-summed in shared memory, so every process checks the whole run's spend against the budget before every
-request; the reply cache is one SQLite file in WAL mode, shared as it is.
+roles, verification and event loop the rest), so it tops out near 250 calls/s whatever the endpoint could
+serve. With more than one worker, each worker process runs `simulate_llm` on every P-th pending task
+(task order kept, so a budget stop still leaves the tail of the run pending) with its share of the
+concurrency limit, and sends each finished episode with the ledger entries recorded since its last
+message. The parent stays the only database writer and stores each episode as it arrives, as in-process
+runs do. Tokens spent are summed in shared memory, so every process checks the whole run's spend against
+the budget before every request; the reply cache is one SQLite file in WAL mode, shared as it is.
 
-Local models (`hf:`, `smollm2`) always run in-process: they generate on this machine's cores, and a
-copy per process would only split the same cores while multiplying memory.
+Local models (`hf:`, `smollm2`) always run in-process: they generate on this machine's cores, and a copy
+per process would only split the same cores while multiplying memory.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from composition.schema import CompositionalTask
-from roles.ledger import LedgerEntry, SharedLedger
+from roles.ledger import SharedLedger
 from roles.resilience import LLMRuntime
 from simulator.batch import RunError, offline_world
 from simulator.build import SIMULATION_ROLES, llm_clients
@@ -42,7 +41,6 @@ MIN_TASKS_PER_PROCESS = 16  # below this, starting a process (imports, connectio
 MIN_SLOTS_PER_PROCESS = 8  # requests in flight per process; fewer never make one event loop CPU-bound
 
 Pending = Sequence[tuple[int, CompositionalTask]]
-Entries = dict[tuple[str, str, str], LedgerEntry]
 
 
 class LLMWorkerError(RunError):
@@ -129,7 +127,7 @@ def _sharded(
             try:
                 kind, index, payload, entries = results.get(timeout=0.5)
             except queue.Empty:
-                failure = failure or _dead(workers, running)
+                failure = _dead(workers, running)
                 if failure:
                     break
                 continue

@@ -53,8 +53,8 @@ def _quiet_libraries() -> None:
     data (termination `error`, with its text); the traceback would only garble the progress bar.
     `BUTTON_DEBUG=1` keeps the libraries' logs."""
     if not os.environ.get("BUTTON_DEBUG"):
-        # asyncio: on Ctrl-C, autogen-core's runtime tasks fail while the loop shuts down and asyncio logs
-        # each with a traceback; the run is already marked interrupted and says how to resume.
+        # asyncio: on Ctrl-C, the episodes' tasks in flight fail while the loop shuts down and asyncio
+        # logs each with a traceback; the run is already marked interrupted and says how to resume.
         for name in ("autogen_core", "autogen_agentchat", "asyncio"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
 

@@ -73,7 +73,7 @@ def generate(
         int | None, typer.Option(help="Worker processes (0: in-process). Default: cores, at most 8.")
     ] = None,
     concurrency: Annotated[
-        int, typer.Option(help="Episodes in flight per worker; LLM runs: also the in-flight request limit.")
+        int, typer.Option(help="Episodes in flight per worker; LLM runs: requests in flight, the whole run.")
     ] = 32,
     db: Annotated[str, typer.Option(help="Database URL (SQLite or postgresql+psycopg).")] = DEFAULT_DB_URL,
     resume: Annotated[
