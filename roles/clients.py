@@ -63,29 +63,34 @@ def _api_key(role: str, settings: RoleModel) -> str:
 def openai_client(
     role: str, settings: RoleModel, *, native_tools: bool, parallel: bool, max_retries: int
 ) -> ChatCompletionClient:
-    """autogen-ext's OpenAIChatCompletionClient configured for any OpenAI-compatible endpoint."""
-    from autogen_ext.models.openai import OpenAIChatCompletionClient
+    """autogen-ext's OpenAI chat client for any OpenAI-compatible endpoint, on `endpoint_openai_client`.
+
+    `BaseOpenAIChatCompletionClient` is what `OpenAIChatCompletionClient` builds on (message and tool
+    conversion, parsing, usage); it takes the SDK client ready-made, which is how the tuned one gets in."""
+    from autogen_ext.models.openai import BaseOpenAIChatCompletionClient
+
+    from roles.endpoint import endpoint_openai_client
 
     name = settings.spec.name
-    kwargs: dict[str, Any] = {
-        "model": name,
-        "api_key": _api_key(role, settings),
-        "include_name_in_message": False,  # several servers reject the "name" field
-        "timeout": settings.timeout,
-        "max_retries": max_retries,
-    }
-    info = llm_model_info(name)
-    if info is not None:
-        kwargs["model_info"] = info
-    if settings.base_url:
-        kwargs["base_url"] = settings.base_url
+    sdk = endpoint_openai_client(
+        api_key=_api_key(role, settings),
+        base_url=settings.base_url,
+        timeout=settings.timeout,
+        max_retries=max_retries,
+    )
+    create_args: dict[str, Any] = {"model": name}
     for param in ("temperature", "max_tokens", "seed"):
         value = getattr(settings, param)
         if value is not None:
-            kwargs[param] = value
+            create_args[param] = value
     if native_tools and not parallel:
-        kwargs["parallel_tool_calls"] = False  # only valid when tools are sent
-    return OpenAIChatCompletionClient(**kwargs)
+        create_args["parallel_tool_calls"] = False  # only valid when tools are sent
+    return BaseOpenAIChatCompletionClient(
+        sdk,
+        create_args=create_args,
+        model_info=llm_model_info(name),
+        include_name_in_message=False,  # several servers reject the "name" field
+    )
 
 
 def local_weights_stamp(path: str) -> str:

@@ -75,6 +75,9 @@ class OpenAIServer:
     def __init__(self, policy: Policy, faults: FaultPlan | None = None, latency: float = 0.0) -> None:
         self.policy, self.faults, self.latency = policy, faults or FaultPlan(), latency
         self.requests: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []  # the same requests as sent, byte for byte
+        self.targets: list[str] = []  # their paths with the query string
+        self.headers: list[dict[str, str]] = []
         self.auth: list[str] = []  # Authorization headers, to show the key reached the server
         self.injected: Counter[str] = Counter()
         self._seen: Counter[bytes] = Counter()
@@ -96,10 +99,14 @@ class OpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def note(self, raw: bytes, request: dict[str, Any], auth: str) -> str | None:
+    def note(self, raw: bytes, request: dict[str, Any], target: str, headers: dict[str, str]) -> str | None:
         """Record a request and decide its fault (None: answer normally)."""
         with self._lock:
             self.requests.append(request)
+            self.bodies.append(raw)
+            self.targets.append(target)
+            self.headers.append(headers)
+            auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
             self.auth.append(auth)
             self._seen[raw] += 1
             fault = self.faults.pick(raw, self._seen[raw])
@@ -200,11 +207,11 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            if not self.path.split("?")[0].rstrip("/").endswith("/chat/completions"):
                 self._send(404, b'{"error": {"message": "not found"}}')
                 return
             request = json.loads(raw)
-            fault = server.note(raw, request, self.headers.get("Authorization", ""))
+            fault = server.note(raw, request, self.path, dict(self.headers.items()))
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client gave up (a hang)
                 self._answer(request, fault)
 

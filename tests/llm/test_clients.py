@@ -30,7 +30,13 @@ def client(url: str, runtime: LLMRuntime | None = None, role: str = "user", **se
 
 
 def ask(managed: ManagedClient, text: str = "hello") -> CreateResult:
-    return asyncio.run(managed.create([UserMessage(content=text, source="test")]))
+    async def once() -> CreateResult:
+        try:
+            return await managed.create([UserMessage(content=text, source="test")])
+        finally:
+            await managed.close()
+
+    return asyncio.run(once())
 
 
 def echo(request: dict[str, Any]) -> Reply:
@@ -67,7 +73,9 @@ def test_streaming_yields_text_then_the_result_with_usage() -> None:
 
         async def collect() -> list[str | CreateResult]:
             messages = [UserMessage(content="hi", source="test")]
-            return [item async for item in managed.create_stream(messages)]
+            items = [item async for item in managed.create_stream(messages)]
+            await managed.close()
+            return items
 
         items = asyncio.run(collect())
     *texts, final = items
@@ -135,13 +143,15 @@ def test_tool_result_that_does_not_fit_responses_is_retried(tiny_sequential_task
         return Reply(content=good if "cannot be used" in _last_user_text(request) else '{"writer": 3}')
 
     with serve(policy) as server:
-        tool = ToolRole("tool", client(server.url, role="tool"), [spec], format_retries=2, history=True)
+        tool_client = client(server.url, role="tool")
+        tool = ToolRole("tool", tool_client, [spec], format_retries=2, history=True)
         call = ToolCall(id="c1", name=spec.name, arguments={"title": "X"})
         message = turn_message(AssistantTurn(tool_calls=[call]), "assistant")
 
         async def twice() -> object:
             first = await tool.on_messages([message], CancellationToken())
             await tool.on_messages([message], CancellationToken())  # a later call sees the first result
+            await tool_client.close()
             return turn_of(first.chat_message)
 
         first = asyncio.run(twice())
