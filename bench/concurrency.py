@@ -12,7 +12,7 @@ over up to that many processes as `button generate --workers` does (fewer when a
 slots or tasks per process; `procs` says how many ran). Nothing is stored: this measures the simulator
 and client stack, not the database.
 
-    .venv/bin/python bench/concurrency.py [--latency 0.1] [--levels 1 8 32 64] [--workers 2]
+    .venv/bin/python bench/concurrency.py [--latency 0.1] [--levels 1 8 32 64] [--workers 2] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -109,6 +109,13 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=default_workers(), help="Most worker processes (0 or 1: in-process)."
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="Runs per level; the row is the run with the median steady share, `range` spans all runs "
+        "(a shared machine's speed varies from run to run).",
+    )
     args = parser.parse_args()
     sizes = {c: max(16, args.per_slot * c) for c in args.levels}
     world = OfflineWorld(world_seed=0)
@@ -117,13 +124,20 @@ def main() -> None:
         measure(server, url, world, 8, 8, 0)  # warm-up: imports, connections
         print(f"latency {args.latency * 1000:.0f} ms per request, endpoint {url}, workers {args.workers}")
         head = ("concurrency", "procs", "convs", "calls/conv", "ideal", "conv/s", "share", "steady")
-        print("{:>11} {:>5} {:>6} {:>10} {:>7} {:>7} {:>6} {:>6}  cpu ms/call  server".format(*head))
+        print("{:>11} {:>5} {:>6} {:>10} {:>7} {:>7} {:>6} {:>6}  cpu ms/call  server  range".format(*head))
         for concurrency, n in sizes.items():
-            level = measure(server, url, world, n, concurrency, args.workers)
+            runs = [measure(server, url, world, n, concurrency, args.workers) for _ in range(args.repeat)]
+            runs.sort(key=lambda run: run.steady)
+            level = runs[len(runs) // 2]
             ideal = concurrency / (level.calls * args.latency)
             row = f"{concurrency:>11} {level.processes:>5} {n:>6} {level.calls:>10.2f} {ideal:>7.1f}"
             row += f" {level.rate:>7.1f} {level.rate / ideal:>6.0%} {level.steady / ideal:>6.0%}"
-            print(f"{row}  {level.cpu_ms:>11.1f} {level.server_ms:>7.1f}")
+            row += f"  {level.cpu_ms:>11.1f} {level.server_ms:>7.1f}"
+            if len(runs) > 1:
+                shares = sorted(run.rate / ideal for run in runs)
+                row += f"  share {shares[0]:.0%}-{shares[-1]:.0%}, "
+                row += f"steady {runs[0].steady / ideal:.0%}-{runs[-1].steady / ideal:.0%} ({len(runs)} runs)"
+            print(row)
     finally:
         server.terminate()
         server.wait()
