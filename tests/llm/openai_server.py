@@ -77,8 +77,7 @@ class OpenAIServer:
         self.requests: list[dict[str, Any]] = []
         self.bodies: list[bytes] = []  # the same requests as sent, byte for byte
         self.targets: list[str] = []  # their paths with the query string
-        self.headers: list[dict[str, str]] = []
-        self.auth: list[str] = []  # Authorization headers, to show the key reached the server
+        self.headers: list[dict[str, str]] = []  # names lower-cased: clients differ in case
         self.injected: Counter[str] = Counter()
         self._seen: Counter[bytes] = Counter()
         self._lock = threading.Lock()
@@ -90,6 +89,11 @@ class OpenAIServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}/v1"
+
+    @property
+    def auth(self) -> list[str]:
+        """Every request's Authorization header, to show the key reached the server."""
+        return [headers.get("authorization", "") for headers in self.headers]
 
     def start(self) -> OpenAIServer:
         self._thread.start()
@@ -105,9 +109,7 @@ class OpenAIServer:
             self.requests.append(request)
             self.bodies.append(raw)
             self.targets.append(target)
-            self.headers.append(headers)
-            auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-            self.auth.append(auth)
+            self.headers.append({name.lower(): value for name, value in headers.items()})
             self._seen[raw] += 1
             fault = self.faults.pick(raw, self._seen[raw])
             if fault is not None:

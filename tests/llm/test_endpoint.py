@@ -103,7 +103,7 @@ async def one_request(client: ChatCompletionClient, call: dict[str, Any]) -> Cre
 def sent(server: OpenAIServer) -> tuple[Any, str, dict[str, str]]:
     """The one request's body as JSON, its path and query, and its headers but Host (the port)."""
     assert len(server.bodies) == 1
-    headers = {k.lower(): v for k, v in server.headers[0].items() if k.lower() != "host"}
+    headers = {name: value for name, value in server.headers[0].items() if name != "host"}
     return json.loads(server.bodies[0]), server.targets[0], headers
 
 
