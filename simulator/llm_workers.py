@@ -1,13 +1,14 @@
 """LLM episodes over worker processes, for endpoints fast enough that one event loop's CPU is the limit.
 
-One asyncio process spends about 4 ms of CPU per LLM call (the openai SDK and httpx are ~70% of it; the
-roles, verification and event loop the rest), so it tops out near 250 calls/s whatever the endpoint could
-serve. With more than one worker, each worker process runs `simulate_llm` on every P-th pending task
-(task order kept, so a budget stop still leaves the tail of the run pending) with its share of the
-concurrency limit, and sends each finished episode with the ledger entries recorded since its last
-message. The parent stays the only database writer and stores each episode as it arrives, as in-process
-runs do. Tokens spent are summed in shared memory, so every process checks the whole run's spend against
-the budget before every request; the reply cache is one SQLite file in WAL mode, shared as it is.
+One asyncio process spends about 3 ms of CPU per LLM call (the openai SDK's request and response path
+about half of it; the roles, verification and event loop the rest), so it tops out near 330 calls/s
+whatever the endpoint could serve. With more than one worker, each worker process runs `simulate_llm` on
+every P-th pending task (task order kept, so a budget stop still leaves the tail of the run pending) with
+its share of the concurrency limit, and sends each finished episode with the ledger entries recorded
+since its last message. The parent stays the only database writer and stores each episode as it arrives,
+as in-process runs do. Tokens spent are summed in shared memory, so every process checks the whole run's
+spend against the budget before every request; the reply cache is one SQLite file in WAL mode, shared as
+it is.
 
 Local models (`hf:`, `smollm2`) always run in-process: they generate on this machine's cores, and a copy
 per process would only split the same cores while multiplying memory.
