@@ -12,7 +12,7 @@ store the tasks a run lacks, so a resume picks up either where it stopped.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -32,6 +32,7 @@ from roles.ledger import TokenLedger
 from simulator.build import offline_clients
 from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig, run_episode
+from simulator.processes import adopt_environment, start_worker_server, worker_context
 from simulator.trajectory import CheckResult, Trajectory
 from simulator.verify import verify
 
@@ -126,6 +127,8 @@ def prepare_run(
     World tasks are stored one chunk per transaction. LLM tasks come from the bottom-up stages, whose
     requests are recorded in `ledger` (the invocation's, shared with the simulation phase).
     """
+    if config.workers > 1:
+        start_worker_server()  # its imports overlap the tasks' generation below
     if resume_run_id is None:
         if config.source == "llm":
             load_seeds(config.bottom_up.seeds, config.bottom_up.max_seeds)  # a bad file makes no run
@@ -225,11 +228,6 @@ async def _simulate_all(
     return list(await asyncio.gather(*(one(task_id, task) for task_id, task in chunk)))
 
 
-def _ignore_sigint() -> None:
-    # Ctrl-C is the parent's to handle: it stops the pool and marks the run interrupted.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _chunks(
     pending: list[tuple[int, CompositionalTask]], size: int
 ) -> list[list[tuple[int, CompositionalTask]]]:
@@ -246,8 +244,7 @@ def _outcomes(
         for chunk in chunks:
             yield simulate_chunk(chunk, config)
         return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_ignore_sigint) as pool:
+    with worker_context().Pool(workers, initializer=adopt_environment, initargs=(dict(os.environ),)) as pool:
         jobs = [(chunk, config) for chunk in chunks]
         yield from pool.imap_unordered(_simulate_job, jobs)
 

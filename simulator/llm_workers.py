@@ -20,7 +20,6 @@ import asyncio
 import multiprocessing
 import os
 import queue
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from simulator.build import SIMULATION_ROLES, llm_clients
 from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig
 from simulator.llm_batch import make_runtime, simulate_llm
+from simulator.processes import adopt_environment, start_worker_server, worker_context
 
 __all__ = ["LLMWorkerError", "llm_processes", "run_llm_episodes"]
 
@@ -72,6 +72,7 @@ def run_llm_episodes(
     if processes == 1:
         world = offline_world(config.world_seed)
         return asyncio.run(simulate_llm(pending, config, world, runtime, store, episode_config))
+    start_worker_server()  # loading the worker modules overlaps the client check (a no-op once running)
     asyncio.run(_check_clients(config, runtime))
     if runtime.cache is not None:
         runtime.cache.close()  # each worker opens the same file itself
@@ -111,12 +112,15 @@ def _sharded(
     episode_config: EpisodeConfig | None,
     processes: int,
 ) -> int:
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     totals = context.Array("q", [runtime.ledger.prompt_tokens, runtime.ledger.completion_tokens])
     results = context.Queue()
     workers = [
         context.Process(
-            target=_work, args=(shard, totals, results), name=f"button-llm-{shard.index}", daemon=True
+            target=_work,
+            args=(shard, dict(os.environ), totals, results),
+            name=f"button-llm-{shard.index}",
+            daemon=True,
         )
         for shard in _shards(pending, config, episode_config, processes)
     ]
@@ -162,10 +166,10 @@ def _dead(workers: Sequence[multiprocessing.process.BaseProcess], running: set[i
     return ""
 
 
-def _work(shard: _Shard, totals: Any, results: Any) -> None:
+def _work(shard: _Shard, environ: dict[str, str], totals: Any, results: Any) -> None:
     """A worker: simulate the shard, sending every finished episode and, at the end, how many tasks the
     budget left unstarted; an exception is sent as text (the parent raises it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
+    adopt_environment(environ)
     _exit_with_parent()
     ledger = SharedLedger(totals=totals)
     index = shard.index

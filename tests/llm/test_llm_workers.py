@@ -155,8 +155,10 @@ def _children(pid: int) -> dict[int, str]:
 
 
 def _workers(pid: int) -> list[int]:
-    """The LLM worker processes of a `button generate` (not multiprocessing's resource tracker)."""
-    return sorted(p for p, command in _children(pid).items() if "resource_tracker" not in command)
+    """The LLM worker processes of a `button generate`: forks of its fork server (simulator/processes.py;
+    not the server itself, nor multiprocessing's resource tracker)."""
+    servers = [p for p, command in _children(pid).items() if "forkserver" in command]
+    return sorted(worker for server in servers for worker in _children(server))
 
 
 def _alive(pid: int) -> bool:
