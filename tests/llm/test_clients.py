@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import pytest
+from autogen_agentchat.base import Response
 from autogen_agentchat.messages import TextMessage
 from autogen_core import CancellationToken
 from autogen_core.models import CreateResult, UserMessage
@@ -95,10 +96,17 @@ def _last_user_text(request: dict[str, Any]) -> str:
     return str(request["messages"][-1]["content"])
 
 
-def _assistant_turn(role: AssistantRole) -> AssistantTurn:
+def _assistant_turn(role: AssistantRole, managed: ManagedClient) -> AssistantTurn:
+    """The role's turn after the user's question; the client is closed afterwards."""
     kickoff = turn_message(UserTurn(content="What is f of 1?"), "simulated_user")
-    response = asyncio.run(role.on_messages([kickoff], CancellationToken()))
-    turn = turn_of(response.chat_message)
+
+    async def once() -> Response:
+        try:
+            return await role.on_messages([kickoff], CancellationToken())
+        finally:
+            await managed.close()
+
+    turn = turn_of(asyncio.run(once()).chat_message)
     assert isinstance(turn, AssistantTurn)
     return turn
 
@@ -116,7 +124,7 @@ def test_malformed_assistant_reply_is_retried_with_the_problem(tiny_sequential_t
         role = AssistantRole(
             "assistant", managed, tiny_sequential_task.functions, parallel=True, format_retries=2
         )
-        turn = _assistant_turn(role)
+        turn = _assistant_turn(role, managed)
     assert turn.format_error is None and [c.name for c in turn.tool_calls] == ["get_book_author"]
     feedback = _last_user_text(server.requests[1])
     assert len(server.requests) == 2 and "<call> block is not JSON" in feedback
@@ -130,7 +138,7 @@ def test_an_unknown_function_is_fed_back_and_a_still_malformed_turn_is_recorded(
         role = AssistantRole(
             "assistant", managed, tiny_sequential_task.functions, parallel=True, format_retries=2
         )
-        turn = _assistant_turn(role)
+        turn = _assistant_turn(role, managed)
     assert len(server.requests) == 3 and "unknown function 'teleport'" in _last_user_text(server.requests[2])
     assert [c.name for c in turn.tool_calls] == ["teleport"]  # kept as made; the tool and verifier judge it
 
