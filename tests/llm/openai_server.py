@@ -208,6 +208,7 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def do_POST(self) -> None:
+            arrived = time.monotonic()
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if not self.path.split("?")[0].rstrip("/").endswith("/chat/completions"):
                 self._send(404, b'{"error": {"message": "not found"}}')
@@ -215,9 +216,14 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             request = json.loads(raw)
             fault = server.note(raw, request, self.path, dict(self.headers.items()))
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client gave up (a hang)
-                self._answer(request, fault)
+                self._answer(request, fault, arrived)
 
-        def _answer(self, request: dict[str, Any], fault: str | None) -> None:
+        def _wait(self, arrived: float) -> None:
+            """Answer `latency` after the request arrived: the time the scripted model took counts in it."""
+            if server.latency:
+                time.sleep(max(0.0, server.latency - (time.monotonic() - arrived)))
+
+        def _answer(self, request: dict[str, Any], fault: str | None, arrived: float) -> None:
             if fault == "429":
                 retry = {"Retry-After": str(server.faults.retry_after)}
                 self._send(429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', retry)
@@ -227,12 +233,12 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "hang":
                 time.sleep(server.faults.hang_s)
-            if server.latency:
-                time.sleep(server.latency)
             if fault == "garbage":
+                self._wait(arrived)
                 self._send(200, b"<html>this is not a completion")
                 return
             reply = _bad_call(request) if fault == "bad_call" else server.policy(request)
+            self._wait(arrived)
             if request.get("stream"):
                 self._stream(request, reply)
             else:
