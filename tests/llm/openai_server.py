@@ -29,10 +29,14 @@ FAULT_KINDS = ("429", "500", "hang", "garbage", "bad_call")
 
 @dataclass(frozen=True)
 class Reply:
-    """What the scripted model says: text, and/or tool calls as (id, name, arguments JSON text)."""
+    """What the scripted model says: text, and/or tool calls as (id, name, arguments JSON text).
+
+    `raw` (status, content type, body) is sent as it is instead, for what a server outside the protocol
+    might answer: an error with its own body, a completion with missing or unknown values, plain text."""
 
     content: str | None = None
     tool_calls: list[tuple[str, str, str]] = field(default_factory=list)
+    raw: tuple[int, str, bytes] | None = None
 
 
 Policy = Callable[[dict[str, Any]], Reply]
@@ -188,9 +192,15 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return None
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            body: bytes,
+            headers: dict[str, str] | None = None,
+            kind: str = "application/json",
+        ) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
@@ -239,7 +249,10 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             reply = _bad_call(request) if fault == "bad_call" else server.policy(request)
             self._wait(arrived)
-            if request.get("stream"):
+            if reply.raw is not None:
+                status, kind, body = reply.raw
+                self._send(status, body, kind=kind)
+            elif request.get("stream"):
                 self._stream(request, reply)
             else:
                 self._send(200, json.dumps(completion(request, reply)).encode())

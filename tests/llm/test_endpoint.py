@@ -1,16 +1,19 @@
-"""The tuned SDK client of `openai:` roles (roles/endpoint.py) sends what the stock one sends.
+"""The tuned SDK client of `openai:` roles (roles/endpoint.py) behaves as the stock one.
 
 Each case makes the same autogen-ext request twice against the loopback server, once through
 `OpenAIChatCompletionClient` with the SDK's defaults and once through the client a role gets, and
 compares the request body (as JSON: the SDK orders its keys by its own signature), the path and query,
-the headers and the parsed result."""
+the headers and the parsed result; for replies outside the protocol and for failures, what comes back or
+is raised, after how many requests with which headers."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any, get_args, get_type_hints
 
+import httpx2
 import pytest
 from autogen_core import FunctionCall
 from autogen_core.models import (
@@ -28,7 +31,7 @@ from autogen_ext.models.openai import OpenAIChatCompletionClient
 from openai import APIConnectionError, AsyncOpenAI, omit
 from openai._utils import PropertyInfo
 from openai.types.chat import completion_create_params
-from openai_server import OpenAIServer, Reply, serve
+from openai_server import FaultPlan, OpenAIServer, Reply, serve
 from typing_extensions import is_typeddict
 
 from roles.clients import llm_model_info, openai_client
@@ -71,22 +74,30 @@ def reply(request: dict[str, Any]) -> Reply:
     return Reply(content='{"answer": "cold"}')
 
 
-def stock_client(url: str, **create_args: Any) -> ChatCompletionClient:
+def stock_client(
+    url: str, retries: int = 0, timeout: float = 5.0, **create_args: Any
+) -> ChatCompletionClient:
     """autogen-ext's client as it comes, on the SDK's default transport and request path."""
     info = llm_model_info("scripted")
     assert info is not None
     return OpenAIChatCompletionClient(
         model="scripted", base_url=url, api_key="sk-test", include_name_in_message=False, model_info=info,
-        max_retries=0, timeout=5.0, **create_args,
+        max_retries=retries, timeout=timeout, **create_args,
     )  # fmt: skip
 
 
 def role_client(
-    url: str, *, native: bool = False, parallel: bool = True, **settings: Any
+    url: str,
+    *,
+    native: bool = False,
+    parallel: bool = True,
+    retries: int = 0,
+    timeout: float = 5.0,
+    **settings: Any,
 ) -> ChatCompletionClient:
     key = "ENDPOINT_TEST_KEY"
-    model = RoleModel(model="openai:scripted", base_url=url, timeout=5, api_key_env=key, **settings)
-    return openai_client("assistant", model, native_tools=native, parallel=parallel, max_retries=0)
+    model = RoleModel(model="openai:scripted", base_url=url, timeout=timeout, api_key_env=key, **settings)
+    return openai_client("assistant", model, native_tools=native, parallel=parallel, max_retries=retries)
 
 
 async def one_request(client: ChatCompletionClient, call: dict[str, Any]) -> CreateResult:
@@ -100,11 +111,19 @@ async def one_request(client: ChatCompletionClient, call: dict[str, Any]) -> Cre
         await client.close()
 
 
+def _requests(server: OpenAIServer) -> list[tuple[Any, dict[str, str]]]:
+    """Every request the server saw, as `sent` gives one."""
+    return [
+        (json.loads(body), {name: value for name, value in headers.items() if name != "host"})
+        for body, headers in zip(server.bodies, server.headers, strict=True)
+    ]
+
+
 def sent(server: OpenAIServer) -> tuple[Any, str, dict[str, str]]:
     """The one request's body as JSON, its path and query, and its headers but Host (the port)."""
-    assert len(server.bodies) == 1
-    headers = {name: value for name, value in server.headers[0].items() if name != "host"}
-    return json.loads(server.bodies[0]), server.targets[0], headers
+    (body, headers), *more = _requests(server)
+    assert not more
+    return body, server.targets[0], headers
 
 
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
@@ -166,6 +185,91 @@ def test_extra_query_headers_and_timeout_reach_the_server_as_with_the_sdk() -> N
         assert sent(role_server) == sent(stock_server)
         assert sent(role_server)[2]["x-run"] == "7" and "api-version=1" in role_server.targets[0]
     assert got.choices[0].message.content == expected.choices[0].message.content == '{"answer": "cold"}'
+
+
+def _completion_body(**fields: Any) -> bytes:
+    message = {"role": "assistant", "content": "It is cold."}
+    return json.dumps({"choices": [{"index": 0, "message": message, **fields}]}).encode()
+
+
+ODD_REPLIES: dict[str, tuple[int, str, bytes]] = {
+    # name: (status, content type, body) as the server sends it
+    "a finish reason outside the protocol, no id, no usage": (
+        200, "application/json", _completion_body(finish_reason="eos"),
+    ),
+    "a completion as null": (200, "application/json", b"null"),
+    "plain text with a 200": (200, "text/plain", b"It is cold."),
+    "JSON garbage with a 200": (200, "application/json", b"<html>not a completion"),
+    "an error with its body": (
+        400, "application/json",
+        b'{"error": {"message": "no such model", "type": "invalid_request_error", "code": "no_model"}}',
+    ),
+    "a bad key": (401, "application/json", b'{"error": {"message": "Incorrect API key provided"}}'),
+    "a page that is not there": (404, "text/html", b"<h1>Not Found</h1>"),
+}  # fmt: skip
+
+
+def _outcome(client: ChatCompletionClient) -> tuple[Any, ...]:
+    """What one request ends with: the result's fields, or the exception's type, text, status and body."""
+    try:
+        result = asyncio.run(one_request(client, {}))
+    except Exception as exc:
+        return type(exc), str(exc), getattr(exc, "status_code", None), getattr(exc, "body", None)
+    return result.content, result.finish_reason, result.usage
+
+
+@pytest.mark.parametrize("case", list(ODD_REPLIES))
+def test_a_reply_outside_the_protocol_ends_as_with_the_stock_client(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENDPOINT_TEST_KEY", "sk-test")
+    raw = ODD_REPLIES[case]
+    with serve(lambda _: Reply(raw=raw)) as stock_server, serve(lambda _: Reply(raw=raw)) as role_server:
+        expected = _outcome(stock_client(stock_server.url))
+        got = _outcome(role_client(role_server.url))
+        assert _requests(role_server) == _requests(stock_server)
+    assert got == expected
+
+
+FAILURES: dict[str, tuple[FaultPlan, int, float]] = {
+    # name: (faults, max_retries, timeout)
+    "429 on every try": (FaultPlan(share=1.0, kinds=("429",), always=True, retry_after=0.01), 2, 5.0),
+    "500 on every try": (FaultPlan(share=1.0, kinds=("500",), always=True), 1, 5.0),
+    "429 once, then an answer": (FaultPlan(share=1.0, kinds=("429",), retry_after=0.01), 2, 5.0),
+    "a hang past the timeout, no retries": (FaultPlan(share=1.0, kinds=("hang",), hang_s=1.0), 0, 0.3),
+    "a hang past the timeout, then an answer": (FaultPlan(share=1.0, kinds=("hang",), hang_s=1.0), 1, 0.3),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_failures_are_retried_and_end_as_with_the_stock_client(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same number of tries, each with the same headers (the retry count among them), and the same
+    result or exception at the end."""
+    monkeypatch.setenv("ENDPOINT_TEST_KEY", "sk-test")
+    plan, retries, timeout = FAILURES[case]
+    with serve(reply, replace(plan)) as stock_server, serve(reply, replace(plan)) as role_server:
+        expected = _outcome(stock_client(stock_server.url, retries=retries, timeout=timeout))
+        got = _outcome(role_client(role_server.url, retries=retries, timeout=timeout))
+        assert _requests(role_server) == _requests(stock_server)
+        assert len(role_server.bodies) == (retries + 1 if plan.always else 1 + min(retries, 1))
+    assert got == expected
+
+
+def test_plain_requests_skip_the_sdks_http_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Non-streaming requests without per-request options are posted on aiohttp directly; streams still
+    take the SDK's whole path."""
+
+    async def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("sent through httpx2")
+
+    monkeypatch.setenv("ENDPOINT_TEST_KEY", "sk-test")
+    monkeypatch.setattr(httpx2.AsyncClient, "send", refuse)
+    with serve(reply) as server:
+        assert asyncio.run(one_request(role_client(server.url), {})).content == '{"answer": "cold"}'
+        with pytest.raises(AssertionError, match="httpx2"):
+            asyncio.run(one_request(role_client(server.url), {"stream": True}))
 
 
 def test_a_refused_connection_is_a_connection_error_not_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
