@@ -86,16 +86,37 @@ def render_value(value: Any) -> str:
     return str(value)
 
 
+_DROPPED = re.compile(r"[^\w.\-:/ ]+")  # what _normalize turns into spaces
+_LONE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")  # a dot that is not a decimal point
+
+
 def _normalize(text: str) -> str:
-    text = text.lower().replace(",", " ")
-    text = re.sub(r"[^\w.\-:/ ]+", " ", text)
-    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
+    text = _LONE_DOT.sub(" ", _DROPPED.sub(" ", text.lower().replace(",", " ")))
     return " ".join(text.split())
 
 
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what \w matches in a str pattern
+
+
 def answer_matches(final_text: str, answer_text: str) -> bool:
-    """Whether a final reply states the expected answer (word-bounded, case- and punctuation-blind)."""
+    """Whether a final reply states the expected answer (word-bounded, case- and punctuation-blind).
+
+    Bounded means: no word character or dot just before it, no word character or decimal part just after
+    it (so "12" is not found in "112", "12.5" or "v.12"). Searched with `str.find`, not a regex built
+    from the answer: such a pattern is new for every conversation and its compilation cost more than
+    the rest of the verification."""
     needle, hay = _normalize(answer_text), _normalize(final_text)
     if not needle:
         return False
-    return re.search(rf"(?<![\w.]){re.escape(needle)}(?![\w]|\.\d)", hay) is not None
+    start = hay.find(needle)
+    while start != -1:
+        before, end = hay[start - 1 : start], start + len(needle)
+        after = hay[end : end + 1]
+        decimal_part = after == "." and hay[end + 1 : end + 2].isdecimal()
+        bounded_before = not (before and (_is_word(before) or before == "."))
+        bounded_after = not (after and _is_word(after)) and not decimal_part
+        if bounded_before and bounded_after:
+            return True
+        start = hay.find(needle, start + 1)
+    return False
