@@ -33,13 +33,15 @@ __all__ = ["WORKER_MODULES", "adopt_environment", "start_worker_server", "worker
 
 # What a worker runs: the fork server imports these (and the parent's main module, as multiprocessing's
 # own default preload does) before its first fork. A module that fails to import is skipped by the
-# server and imported by the worker that needs it, as under spawn.
+# server and imported by the worker that needs it, as under spawn. The last one freezes what the others
+# loaded, so that forks never walk it in their collections.
 WORKER_MODULES = (
     "__main__",
     "simulator.batch",
     "simulator.llm_workers",
     "roles.endpoint",
     "autogen_ext.models.openai",
+    "simulator.fork_server_settle",
 )
 
 

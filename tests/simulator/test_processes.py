@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -25,3 +26,13 @@ def test_a_worker_sees_the_environment_of_its_start_not_of_the_servers(
 def test_workers_fork_from_a_server_where_the_platform_has_one() -> None:
     expected = "forkserver" if os.name == "posix" else "spawn"
     assert worker_context().get_start_method() == expected
+
+
+def test_a_worker_starts_with_what_the_server_loaded_frozen() -> None:
+    """Collections in a worker leave the server's modules alone (simulator/fork_server_settle.py)."""
+    if worker_context().get_start_method() != "forkserver":
+        pytest.skip("no fork server on this platform")
+    start_worker_server()
+    with worker_context().Pool(1) as pool:
+        frozen = pool.apply(gc.get_freeze_count)
+    assert frozen > 10_000
