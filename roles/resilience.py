@@ -1,9 +1,9 @@
 """One wrapper around every LLM client of a run: concurrency limit, reply cache, token ledger, budget.
 
-HTTP failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried by the openai SDK
-itself (`max_retries`, `timeout` on the client); this wrapper does not repeat that. It only retries the
-one case the SDK does not: a 200 reply whose body is not a valid completion (garbage JSON), which the
-SDK raises at once (docs/decisions.md).
+HTTP failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried by the client with
+the openai SDK's own policy (`max_retries`, `timeout`; roles/endpoint.py); this wrapper does not repeat
+that. It only retries the one case the SDK does not: a 200 reply whose body is not a valid completion
+(garbage JSON), which the SDK raises at once (docs/decisions.md).
 """
 
 from __future__ import annotations
