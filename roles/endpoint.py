@@ -160,16 +160,17 @@ class _ChatPoster:
         )
         # Looked up once: aiohttp's own trust_env looks it up on every request, in a thread.
         self._proxy = _environment_proxy(str(client.base_url))
+        self._https = client.base_url.scheme == "https"
         self._prepared: dict[int, tuple[str, list[tuple[str, str]]]] = {}
         self._session: aiohttp.ClientSession | None = None
 
-    def _open(self, url: str) -> aiohttp.ClientSession:
+    def _open(self) -> aiohttp.ClientSession:
         """The session, opened on first use inside the event loop that makes the requests."""
         if self._session is None:
             connector = aiohttp.TCPConnector(
                 limit=DEFAULT_CONNECTION_LIMITS.max_connections or 0,
                 keepalive_timeout=DEFAULT_CONNECTION_LIMITS.keepalive_expiry,
-                ssl=httpx2.create_ssl_context(trust_env=True) if url.startswith("https:") else True,
+                ssl=httpx2.create_ssl_context(trust_env=True) if self._https else True,
             )
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
@@ -196,7 +197,7 @@ class _ChatPoster:
             retry = retries_taken < max_retries
             url, headers = await self._prepare(retries_taken)
             try:
-                async with self._open(url).post(
+                async with self._open().post(
                     url, data=content, headers=headers, timeout=self._timeout, proxy=self._proxy
                 ) as response:
                     payload = await response.read()
@@ -211,13 +212,14 @@ class _ChatPoster:
                     continue
                 raise APIConnectionError(request=httpx2.Request("POST", url, headers=headers)) from exc
             kind = response.headers.get("content-type", "*").split(";")[0]
-            if 200 <= response.status < 300 and kind.endswith("json"):
+            success = 200 <= response.status < 300
+            if success and kind.endswith("json"):
                 return _completion(payload, response.headers.get("x-request-id"))
             # Anything else, as the SDK's objects: the request and response its errors carry.
             request = httpx2.Request("POST", url, headers=headers)
             status, raw_headers = response.status, response.raw_headers
             raw = httpx2.Response(status, headers=raw_headers, content=payload, request=request)
-            if 200 <= response.status < 300:  # not JSON: the SDK's own handling (text, or its JSON guess)
+            if success:  # not JSON: the SDK's own handling (text, or its JSON guess)
                 return await client._process_response(  # type: ignore[no-any-return]
                     cast_to=ChatCompletion,
                     options=self._options,
