@@ -29,16 +29,16 @@ from rich import box
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.app import print_table
+from datamodel.models import RoleModel
+from datamodel.run_config import EvalConfig, GenerateConfig
 from db import eval_store, store
 from db.engine import ensure_schema, make_engine, session_factory
 from db.models import EvalResult, EvalRun
-from roles.model_config import RoleModel
+from db.reports import Table
+from evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
+from evaluation.runner import EvalReport, load_report, run_evaluation, start_evaluation
 from simulator.batch import prepare_run, simulate_pending
-from simulator.cli.app import print_table
-from simulator.config import GenerateConfig
-from simulator.evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
-from simulator.evaluation.runner import EvalConfig, EvalReport, load_report, run_evaluation, start_evaluation
-from simulator.report import Table
 from training.data import read_manifest
 from training.export import export_conversations
 
@@ -65,7 +65,7 @@ def _train(
     sessions: sessionmaker[Session], out: Path, data: Path, args: argparse.Namespace
 ) -> tuple[Path, int]:
     """Fine-tune with `button train` itself, so the run is recorded in closed.db as a user's would be."""
-    from simulator.cli import app
+    from cli import app
 
     model = out / "model"
     command = [

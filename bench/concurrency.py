@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from composition.world import OfflineWorld
-from roles.model_config import LLMExecution, RoleModel
-from simulator.config import GenerateConfig, default_workers
+from datamodel.models import LLMExecution, RoleModel
+from datamodel.run_config import GenerateConfig, default_workers
 from simulator.llm_batch import make_runtime
 from simulator.llm_workers import llm_processes, run_llm_episodes
 

@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from composition.world import OfflineWorld
+from datamodel.run_config import GenerateConfig, default_workers
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_chunk, simulate_pending
-from simulator.config import GenerateConfig, default_workers
 
 BUTTON_INSTRUCT_SIZE = 8_000
 TARGET_SECONDS = 180.0

@@ -33,8 +33,8 @@ from autogen_core.models import (
 from rich.console import Console
 from rich.table import Table
 
-from composition.schema import FunctionSpec
 from composition.world import OfflineWorld
+from datamodel.tasks import FunctionSpec
 from roles.hf_client import HFChatCompletionClient, LoadedModel, PrefixKVCache, load_model
 from roles.prompts import button_system_prompt
 

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+from datamodel.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn, Trajectory, UserTurn
 from db import store
 from db.engine import ensure_schema, make_engine, session_factory
-from simulator.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn, Trajectory, UserTurn
 
 
 def _samples() -> ModuleType:

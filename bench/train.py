@@ -19,9 +19,9 @@ import resource
 import time
 from pathlib import Path
 
+from datamodel.run_config import GenerateConfig
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_pending
-from simulator.config import GenerateConfig
 from training.config import TrainConfig
 from training.export import export_conversations
 from training.models import DEFAULT_BASE_MODEL

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from composition.schema import LogicOp
 from composition.world.expr import Call, Literal, Node, Reject
 from composition.world.links import Producer, build_graph
 from composition.world.questions import compare_logic, equal_logic, pick_logic, two_value_logic
 from composition.world.types import Param, WorldFunction
+from datamodel.tasks import LogicOp
 
 __all__ = ["Composer", "compose_parallel_then_sequential", "compose_sequential"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from composition.schema import LogicOp
+from datamodel.tasks import LogicOp
 
 __all__ = ["LogicError", "answer_matches", "apply_logic", "render_value"]
 

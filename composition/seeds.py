@@ -20,15 +20,13 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from datamodel.seeds import Role, SeedConversation, SeedTurn
 
 __all__ = [
     "EXAMPLE_SEEDS",
-    "SeedConversation",
     "SeedFormatError",
-    "SeedTurn",
     "load_seeds",
     "parse_glaive",
     "parse_record",
@@ -37,7 +35,6 @@ __all__ = [
 
 EXAMPLE_SEEDS = Path(__file__).parent / "data" / "example_seeds.jsonl"
 
-Role = Literal["system", "user", "assistant", "function"]
 _ROLES: dict[str, Role] = {
     "system": "system",
     "user": "user",
@@ -55,29 +52,6 @@ _END_OF_TEXT = "<|endoftext|>"
 
 class SeedFormatError(ValueError):
     """A seed record that cannot be read; the message names the file, the line and the problem."""
-
-
-class SeedTurn(BaseModel):
-    """One turn of a seed conversation, as plain text."""
-
-    role: Role = Field(description="system, user, assistant or function (a tool's response).")
-    text: str = Field(description="What was said, with format markers such as <|endoftext|> removed.")
-
-
-class SeedConversation(BaseModel):
-    """A seed dialogue from a public function-calling dataset, reduced to what scenario extraction needs."""
-
-    source: Literal["glaive", "toolbench"] = Field(description="Dataset style the record was read as.")
-    origin: str = Field(description="Where the record came from: 'file:line'.")
-    turns: list[SeedTurn] = Field(min_length=1, description="The dialogue, in order.")
-    functions: list[dict[str, Any]] = Field(
-        default_factory=list, description="Function definitions the dialogue offered, as given."
-    )
-
-    def transcript(self, max_chars: int = 4000) -> str:
-        """The turns as 'role: text' lines, cut to `max_chars` so a long seed cannot blow the prompt."""
-        text = "\n".join(f"{t.role}: {t.text}" for t in self.turns if t.role != "system")
-        return text if len(text) <= max_chars else text[:max_chars] + " ..."
 
 
 def _json_objects(text: str) -> list[dict[str, Any]]:
@@ -182,8 +156,10 @@ def _records(path: Path) -> Iterator[tuple[int, Any]]:
             raise SeedFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
 
 
-def load_seeds(path: Path, limit: int | None = None) -> list[SeedConversation]:
-    """Every record of a seed file (at most `limit`); SeedFormatError on the first bad one."""
+def load_seeds(path: Path | None, limit: int | None = None) -> list[SeedConversation]:
+    """Every record of a seed file (at most `limit`; None: the shipped examples); SeedFormatError on the
+    first bad one."""
+    path = EXAMPLE_SEEDS if path is None else path
     if not path.is_file():
         raise SeedFormatError(f"seed file {path} does not exist")
     seeds: list[SeedConversation] = []

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from composition.seeds import SeedConversation, SeedTurn
+from datamodel.seeds import SeedConversation, SeedTurn
 from db.models import Base, SeedConversationRow, StageItem
 
 __all__ = [

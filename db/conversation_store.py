@@ -16,13 +16,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from composition.schema import CompositionalTask
-from db.lineage import Lineage, lineages
-from db.models import Base, Check, Conversation, Message, Run, TaskRow, ToolCallRow
-from db.task_store import load_tasks
-from simulator.trajectory import (
+from datamodel.checks import CheckResult, verdict
+from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import (
     AssistantTurn,
-    CheckResult,
     TerminationReason,
     ToolCall,
     ToolResult,
@@ -32,6 +29,9 @@ from simulator.trajectory import (
     Usage,
     UserTurn,
 )
+from db.lineage import Lineage, lineages
+from db.models import Base, Check, Conversation, Message, Run, TaskRow, ToolCallRow
+from db.task_store import load_tasks
 
 __all__ = [
     "MODEL_ROLES",
@@ -66,11 +66,6 @@ class StoredConversation(BaseModel):
 def _table(model: type[Base]) -> Table:
     """The model's Table (typed as such, unlike `__table__`), for plain executemany inserts."""
     return Base.metadata.tables[model.__tablename__]
-
-
-def _verdict(checks: Sequence[CheckResult]) -> tuple[str, str | None]:
-    failed = next((c for c in checks if c.applicable and not c.passed), None)
-    return ("accepted", None) if failed is None else ("rejected", failed.name.value)
 
 
 def _usage_columns(usage: Usage | None) -> dict[str, Any]:
@@ -163,13 +158,13 @@ def _conversation_row(
     unknown = set(models) - set(MODEL_ROLES)
     if unknown:
         raise ValueError(f"models has unknown roles {sorted(unknown)}; allowed: {', '.join(MODEL_ROLES)}")
-    status, rejected_by = _verdict(checks)
+    status, rejected_by = verdict(checks)
     turns = trajectory.turns
     return {
         "run_id": run_id,
         "task_id": task_id,
         "status": status,
-        "rejected_by": rejected_by,
+        "rejected_by": None if rejected_by is None else rejected_by.value,
         "termination": trajectory.termination.value,
         "error": trajectory.error,
         "parallel": trajectory.parallel,

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from datamodel.checks import CheckResult
+from datamodel.trajectory import Trajectory
 from db.conversation_store import (
     _call_rows,
     _check_row,
@@ -22,7 +24,6 @@ from db.conversation_store import (
 )
 from db.lineage import lineages
 from db.models import Check, Conversation, Message, ToolCallRow
-from simulator.trajectory import CheckResult, Trajectory
 
 __all__ = ["add_fork", "prefix_message_ids"]
 

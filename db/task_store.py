@@ -16,7 +16,7 @@ from sqlalchemy import exists, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from composition.schema import (
+from datamodel.tasks import (
     AtomicTask,
     CompositionalTask,
     FunctionSpec,

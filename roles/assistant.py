@@ -30,11 +30,11 @@ from autogen_core.models import (
 )
 from autogen_core.tools import ParametersSchema, ToolSchema
 
-from composition.schema import FunctionSpec, SubTask
-from roles.format import parse_assistant_text, render_assistant_text, render_tool_results
+from datamodel.button_format import parse_assistant_text, render_assistant_text, render_tool_results
+from datamodel.tasks import FunctionSpec, SubTask
+from datamodel.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 from roles.messages import AssistantTurnMessage, turn_message, turn_of, usage_from
 from roles.prompts import assistant_feedback, button_system_prompt, hint_block, native_system_prompt
-from simulator.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 
 __all__ = ["AssistantRole", "tool_schema", "turn_from_calls", "turn_from_text"]
 

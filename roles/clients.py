@@ -15,7 +15,7 @@ from typing import Any
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 
-from roles.model_config import ClientSetupError, RoleModel
+from datamodel.models import ClientSetupError, RoleModel
 from roles.resilience import LLMRuntime, ManagedClient
 
 __all__ = [

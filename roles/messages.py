@@ -12,7 +12,7 @@ from __future__ import annotations
 from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, StructuredMessage
 from autogen_core.models import RequestUsage
 
-from simulator.trajectory import AssistantTurn, ToolTurn, Turn, Usage, UserTurn
+from datamodel.trajectory import AssistantTurn, ToolTurn, Turn, Usage, UserTurn
 
 __all__ = [
     "AssistantTurnMessage",

@@ -1,4 +1,4 @@
-"""Scripted user and assistant policies for the offline world.
+"""Scripted user, assistant and tool clients for the offline world.
 
 Both are stateless apart from the task they were built for: every decision is recomputed from the
 messages they are given, exactly as an LLM would have to. The assistant reads the task's ground-truth
@@ -15,14 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from autogen_core import FunctionCall
-from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage
+from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, UserMessage
 from autogen_core.tools import Tool, ToolSchema
 
 from composition.logic import LogicError, apply_logic, render_value
-from composition.schema import CompositionalTask, LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
+from datamodel.tasks import CompositionalTask, LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
+from toolmock.offline import Executor, execute_request
 
-__all__ = ["ASSISTANT_POLICIES", "CLARIFICATION_REPLY", "OfflineAssistantClient", "OfflineUserClient"]
+__all__ = [
+    "ASSISTANT_POLICIES",
+    "CLARIFICATION_REPLY",
+    "OfflineAssistantClient",
+    "OfflineToolClient",
+    "OfflineUserClient",
+]
 
 CLARIFICATION_REPLY = "Please go ahead with what you have."
 ASSISTANT_POLICIES = ("plan", "sequential")
@@ -201,3 +208,19 @@ def _describe_step(step: ReferenceStep) -> str:
         extreme = "largest" if step.operation is LogicOp.MAX else "smallest"
         return f"pick the item of {inputs} with the {extreme} {step.key} myself"
     return f"work out {_LOGIC_PHRASES[step.operation].format(inputs)} myself"
+
+
+class OfflineToolClient(ScriptedChatCompletionClient):
+    """Executes the requested call with `executor` (toolmock/offline.py); failures become
+    `{"error": <message>}` replies. `errors` are the exception types counted as a failed call; by
+    default any exception."""
+
+    def __init__(self, executor: Executor, errors: tuple[type[Exception], ...] = (Exception,)) -> None:
+        super().__init__()
+        self._executor = executor
+        self._errors = errors
+
+    def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> str:
+        request = next((m for m in reversed(messages) if isinstance(m, UserMessage)), None)
+        text = request.content if request is not None and isinstance(request.content, str) else None
+        return execute_request(self._executor, text, self._errors)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from composition.schema import FunctionSpec, SubTask
+from datamodel.tasks import FunctionSpec, SubTask
 
 __all__ = [
     "PARALLEL_OFF",

@@ -31,10 +31,10 @@ from autogen_core.models import (
     UserMessage,
 )
 
-from composition.schema import FunctionSpec
+from datamodel.tasks import FunctionSpec
+from datamodel.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn
 from roles.messages import ToolTurnMessage, turn_message, turn_of, usage_from
 from roles.prompts import tool_feedback, tool_history_block, tool_system_prompt
-from simulator.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn
 from toolmock.validate import parse_tool_output, validate_arguments, validate_result
 
 __all__ = ["ToolRole"]

@@ -15,9 +15,9 @@ from autogen_agentchat.messages import BaseChatMessage
 from autogen_core import CancellationToken
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, SystemMessage, UserMessage
 
+from datamodel.trajectory import AssistantTurn, UserTurn
 from roles.messages import UserTurnMessage, turn_message, turn_of, usage_from
 from roles.prompts import USER_OPENING_CUE, user_system_prompt
-from simulator.trajectory import AssistantTurn, UserTurn
 
 __all__ = ["UserRole", "visible_text"]
 

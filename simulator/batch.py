@@ -24,16 +24,18 @@ from importlib import metadata
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from composition.schema import CompositionalTask
 from composition.seeds import load_seeds
 from composition.world import OfflineWorld
+from datamodel.checks import CheckResult, verdict
+from datamodel.run_config import GenerateConfig
+from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import Trajectory
 from db import store
 from roles.ledger import TokenLedger
+from simulator.bottom_up import check_prompt_versions
 from simulator.build import offline_clients
-from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.processes import adopt_environment, start_worker_server, worker_context
-from simulator.trajectory import CheckResult, Trajectory
 from simulator.verify import verify
 
 __all__ = [
@@ -65,7 +67,7 @@ class EpisodeOutcome:
 
     @property
     def accepted(self) -> bool:
-        return all(c.passed for c in self.checks if c.applicable)
+        return verdict(self.checks).accepted
 
 
 @dataclass
@@ -85,7 +87,7 @@ class BatchProgress:
         if outcome.accepted:
             self.accepted += 1
             return
-        reason = next(c.name.value for c in outcome.checks if c.applicable and not c.passed)
+        reason = str(verdict(outcome.checks).rejected_by)
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
 
 
@@ -132,6 +134,7 @@ def prepare_run(
     if resume_run_id is None:
         if config.source == "llm":
             load_seeds(config.bottom_up.seeds, config.bottom_up.max_seeds)  # a bad file makes no run
+            check_prompt_versions(config.bottom_up)  # nor does a prompt version that does not exist
         with sessions.begin() as session:
             run_id = store.create_run(
                 session,

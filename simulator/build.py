@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from autogen_core.models import ChatCompletionClient
 
-from composition.schema import CompositionalTask
-from roles.offline import OfflineAssistantClient, OfflineUserClient
-from simulator.config import GenerateConfig
+from datamodel.run_config import GenerateConfig
+from datamodel.tasks import CompositionalTask
+from roles.offline import OfflineAssistantClient, OfflineToolClient, OfflineUserClient
 from simulator.episode import RoleClients
-from toolmock.offline import Executor, OfflineToolClient
+from toolmock.offline import Executor
 
 if TYPE_CHECKING:  # the LLM stack (openai SDK) is imported only by runs that use it
     from roles.resilience import LLMRuntime, ManagedClient

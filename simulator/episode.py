@@ -22,12 +22,12 @@ from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMess
 from autogen_core import CancellationToken
 from autogen_core.models import ChatCompletionClient
 
-from composition.schema import CompositionalTask
+from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, Turn, UserTurn
 from roles.assistant import AssistantRole
 from roles.messages import turn_message, turn_of
 from roles.tool import ToolRole
 from roles.user import UserRole
-from simulator.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, Turn, UserTurn
 
 __all__ = [
     "ASSISTANT",

@@ -20,15 +20,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from composition.pipeline import run_bottom_up
-from composition.schema import CompositionalTask
 from composition.world import OfflineWorld
+from datamodel.run_config import GenerateConfig
+from datamodel.tasks import CompositionalTask
 from roles.cache import ResponseCache
 from roles.clients import build_role_client
 from roles.ledger import Budget, TokenLedger
 from roles.resilience import LLMRuntime
+from simulator.bottom_up import run_bottom_up
 from simulator.build import episode_clients, llm_clients
-from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
 

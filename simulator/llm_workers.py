@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any
 
-from composition.schema import CompositionalTask
+from datamodel.run_config import GenerateConfig
+from datamodel.tasks import CompositionalTask
 from roles.ledger import SharedLedger
 from roles.resilience import LLMRuntime
 from simulator.batch import RunError, offline_world
 from simulator.build import SIMULATION_ROLES, llm_clients
-from simulator.config import GenerateConfig
 from simulator.episode import EpisodeConfig
 from simulator.llm_batch import make_runtime, simulate_llm
 from simulator.processes import adopt_environment, start_worker_server, worker_context

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composition.logic import LogicError, answer_matches, apply_logic
-from composition.schema import CompositionalTask, LiteralArg, RefArg, ReferenceStep, TaskReference
-from simulator.trajectory import AssistantTurn, CheckName, CheckResult, ToolCall, Trajectory
+from datamodel.checks import CheckName, CheckResult
+from datamodel.tasks import CompositionalTask, LiteralArg, RefArg, ReferenceStep, TaskReference
+from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory
 from toolmock.validate import validate_arguments
 
 __all__ = [

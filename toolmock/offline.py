@@ -1,21 +1,16 @@
-"""The offline tool simulator: a scripted client that executes calls deterministically in a world.
+"""Deterministic tool execution for the offline world: one call request in, one JSON reply out.
 
-It speaks the tool-simulator contract of `roles.tool` (a `{"name", "arguments"}` request in, one JSON
-object out; a failed call as `{"error": ...}`), so the ToolRole cannot tell it from an LLM.
+This is the tool-simulator contract of `roles.tool` (a `{"name", "arguments"}` request in, one JSON
+object out; a failed call as `{"error": ...}`), played by an executor instead of a model, so the ToolRole
+cannot tell it from an LLM. roles/offline.py wraps it in a scripted model client.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, Protocol
 
-from autogen_core.models import LLMMessage, UserMessage
-from autogen_core.tools import Tool, ToolSchema
-
-from roles.scripted import ScriptedChatCompletionClient
-
-__all__ = ["Executor", "OfflineToolClient"]
+__all__ = ["Executor", "execute_request"]
 
 
 class Executor(Protocol):
@@ -26,29 +21,20 @@ class Executor(Protocol):
         ...
 
 
-class OfflineToolClient(ScriptedChatCompletionClient):
-    """Executes the requested call with `executor`; failures become `{"error": <message>}` replies.
-
-    `errors` are the exception types counted as a failed call; by default any exception, because a
-    failure is data (recorded and verified), never a crash of the episode.
-    """
-
-    def __init__(self, executor: Executor, errors: tuple[type[Exception], ...] = (Exception,)) -> None:
-        super().__init__()
-        self._executor = executor
-        self._errors = errors
-
-    def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> str:
-        request = next((m for m in reversed(messages) if isinstance(m, UserMessage)), None)
-        if request is None or not isinstance(request.content, str):
-            return json.dumps({"error": "no call request was given"})
-        try:
-            call = json.loads(request.content)
-            name, arguments = call["name"], call.get("arguments", {})
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            return json.dumps({"error": f"malformed call request: {exc}"})
-        try:
-            result = self._executor.execute(name, arguments)
-        except self._errors as exc:
-            return json.dumps({"error": str(exc) or type(exc).__name__}, ensure_ascii=False)
-        return json.dumps(result, ensure_ascii=False)
+def execute_request(
+    executor: Executor, request: str | None, errors: tuple[type[Exception], ...] = (Exception,)
+) -> str:
+    """The JSON reply to one call request; failures (a malformed request, or an exception of `errors`
+    from the executor) become `{"error": <message>}`, because a failure is data, never a crash."""
+    if request is None:
+        return json.dumps({"error": "no call request was given"})
+    try:
+        call = json.loads(request)
+        name, arguments = call["name"], call.get("arguments", {})
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        return json.dumps({"error": f"malformed call request: {exc}"})
+    try:
+        result = executor.execute(name, arguments)
+    except errors as exc:
+        return json.dumps({"error": str(exc) or type(exc).__name__}, ensure_ascii=False)
+    return json.dumps(result, ensure_ascii=False)

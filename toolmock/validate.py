@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from composition.schema import FunctionSpec
+from datamodel.tasks import FunctionSpec
 
 __all__ = ["parse_tool_output", "validate_arguments", "validate_result"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from composition.schema import Strategy
+from datamodel.tasks import Strategy
 from training.formats import FORMATS
 
 __all__ = ["ExportConfig"]

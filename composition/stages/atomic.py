@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from composition.prompts import PromptTemplate
-from composition.schema import AtomicTask, Scenario
 from composition.stages.replies import ReplyError, parse_json_object, require_text
+from datamodel.tasks import AtomicTask, Scenario
 
 __all__ = ["TOOL_WORDS", "check_tool_agnostic", "parse_atomic", "render_atomic"]
 

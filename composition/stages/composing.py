@@ -8,11 +8,11 @@ Sequential [atomic, subsequent←0]; Parallel-then-Sequential [atomic, parallel,
 from __future__ import annotations
 
 from composition.prompts import PromptTemplate
-from composition.schema import Strategy, SubTask
 from composition.stages.atomic import check_tool_agnostic
 from composition.stages.replies import ReplyError, parse_json_object, require_text
 from composition.stages.scenarios import normalized
 from composition.stages.types import ComposeRequest, DraftTask
+from datamodel.tasks import Strategy, SubTask
 
 __all__ = ["COMPOSE_PROMPTS", "MAX_COMPOSED_WORDS", "parse_composition", "render_composition"]
 

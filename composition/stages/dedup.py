@@ -20,9 +20,8 @@ from composition.stages.scenarios import normalized
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["DEFAULT_THRESHOLD", "DedupVerdict", "Embedder", "greedy_dedup", "minilm_embedder"]
+__all__ = ["DedupVerdict", "Embedder", "greedy_dedup", "minilm_embedder"]
 
-DEFAULT_THRESHOLD = 0.85
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
 

@@ -24,10 +24,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from composition.prompts import PromptTemplate
-from composition.schema import CompositionalTask, FunctionSpec, SubTask
 from composition.stages.judge import describe_steps
 from composition.stages.replies import ReplyError, describe_validation_error, parse_json_object
 from composition.stages.types import DraftTask
+from datamodel.tasks import CompositionalTask, FunctionSpec, SubTask
 
 __all__ = ["chaining_problems", "output_fields", "parse_functions", "render_functions"]
 

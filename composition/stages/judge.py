@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from composition.prompts import PromptTemplate
-from composition.schema import SubTask
 from composition.stages.replies import parse_verdict
 from composition.stages.types import DraftTask, Verdict
+from datamodel.tasks import SubTask
 
 __all__ = ["describe_steps", "parse_judgement", "render_judgement"]
 

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from composition.prompts import PromptTemplate
-from composition.schema import Scenario
-from composition.seeds import SeedConversation
 from composition.stages.replies import ReplyError, parse_json_object, require_text
 from composition.stages.types import ExpandRequest, ScenarioList
+from datamodel.seeds import SeedConversation
+from datamodel.tasks import Scenario
 
 __all__ = [
     "parse_expansion",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from composition.schema import AtomicTask, Scenario, Strategy, SubTask
+from datamodel.tasks import AtomicTask, Scenario, Strategy, SubTask
 
 __all__ = ["ComposeRequest", "DraftTask", "ExpandRequest", "ScenarioList", "Verdict"]
 

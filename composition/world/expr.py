@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composition.logic import apply_logic, render_value
-from composition.schema import ArgBinding, LiteralArg, LogicOp, RefArg, ReferenceStep, SubTask
 from composition.world.phrasing import noun_of, render_literal
 from composition.world.types import WorldFunction
+from datamodel.tasks import ArgBinding, LiteralArg, LogicOp, RefArg, ReferenceStep, SubTask
 
 __all__ = [
     "Call",

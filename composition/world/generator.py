@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from composition.logic import LogicError
-from composition.schema import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, TaskReference
 from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, answer_of, linearize
 from composition.world.questions import ask, atomic_question
+from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, TaskReference
 
 if TYPE_CHECKING:
     from composition.world.offline import OfflineWorld

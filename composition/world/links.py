@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from composition.schema import LogicOp
 from composition.world.types import SUPERTYPES, WorldFunction
+from datamodel.tasks import LogicOp
 
 __all__ = ["LinkGraph", "Producer", "build_graph"]
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from composition.schema import CompositionalTask, FunctionSpec, Strategy
 from composition.world.catalog import all_functions
 from composition.world.kb import KnowledgeBase
 from composition.world.phrasing import sample_literal
 from composition.world.types import Param, ToolExecutionError, WorldFunction
+from datamodel.tasks import CompositionalTask, FunctionSpec, Strategy
 
 if TYPE_CHECKING:
     from composition.compose import Composer

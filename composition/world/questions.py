@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from composition.schema import LogicOp
 from composition.world.expr import Call, Literal, Logic, Node, Reject, phrase
 from composition.world.phrasing import LIST_WRAPPERS, capitalize, wrappers_for
+from datamodel.tasks import LogicOp
 
 __all__ = ["ask", "atomic_question", "compare_logic", "equal_logic", "pick_logic", "two_value_logic"]
 

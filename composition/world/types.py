@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from composition.schema import FunctionSpec
+from datamodel.tasks import FunctionSpec
 
 if TYPE_CHECKING:
     from composition.world.kb import KnowledgeBase

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from cli.replay_app.app import ReplayApp
+from datamodel.run_config import GenerateConfig
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_pending
-from simulator.config import GenerateConfig
-from simulator.replay.app import ReplayApp
-from simulator.replay.fork import ForkChange, fork_conversation
+from simulator.fork import ForkChange, fork_conversation
 
 OUT = Path(__file__).parent
 SIZE = (120, 38)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from composition.logic import apply_logic
-from composition.schema import ArgBinding, CompositionalTask
 from composition.world import OfflineWorld
+from datamodel.tasks import ArgBinding, CompositionalTask
 
 Replay = Callable[[CompositionalTask], list[Any]]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from composition.compose import compose_parallel_then_sequential, compose_sequential
-from composition.schema import RefArg
 from composition.world import OfflineWorld
 from composition.world.expr import Call, Logic, Node, Reject, linearize
 from composition.world.types import feeds
+from datamodel.tasks import RefArg
 
 
 def _build(world: OfflineWorld, make: object, steps: int, seed: int) -> Node | None:

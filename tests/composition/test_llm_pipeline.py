@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from composition.pipeline import STAGES, BottomUpConfig, run_bottom_up
-from composition.schema import CompositionalTask, Strategy
+from cli import app
+from datamodel.run_config import BottomUpConfig
+from datamodel.tasks import CompositionalTask, Strategy
 from db import store
 from db.models import SeedConversationRow, StageItem
-from simulator.cli import app
+from simulator.bottom_up import STAGES, run_bottom_up
 from tests.conftest import load_test_module
 
 script = load_test_module("button_tests_llm_script", Path(__file__).with_name("llm_script.py"))

@@ -12,9 +12,7 @@ import pytest
 from autogen_core.models import LLMMessage
 from autogen_core.tools import Tool, ToolSchema
 
-from composition.pipeline import BottomUpConfig
 from composition.prompts import PromptError, load_prompt
-from composition.schema import AtomicTask, FunctionSpec, Scenario, Strategy, SubTask
 from composition.seeds import EXAMPLE_SEEDS, SeedFormatError, load_seeds
 from composition.stages.ask import ask_until_valid
 from composition.stages.composing import parse_composition
@@ -23,6 +21,8 @@ from composition.stages.functions import chaining_problems, output_fields, parse
 from composition.stages.replies import ReplyError, parse_json_object, parse_verdict
 from composition.stages.scenarios import parse_scenario
 from composition.stages.types import ComposeRequest, DraftTask
+from datamodel.run_config import BottomUpConfig
+from datamodel.tasks import AtomicTask, FunctionSpec, Scenario, Strategy, SubTask
 from roles.scripted import ScriptedChatCompletionClient
 from tests.conftest import load_test_module
 

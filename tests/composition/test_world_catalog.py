@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from composition.schema import FunctionSpec
 from composition.world import OfflineWorld
 from composition.world.catalog import all_functions
 from composition.world.phrasing import ENTITY_OF_STYPE, sample_literal
+from datamodel.tasks import FunctionSpec
 
 
 def test_at_least_80_functions_over_15_domains(world: OfflineWorld) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from composition.logic import render_value
-from composition.schema import CompositionalTask, LogicOp, RefArg, Strategy
 from composition.world import OfflineWorld, answer_field
+from datamodel.tasks import CompositionalTask, LogicOp, RefArg, Strategy
 
 
 def test_same_tasks_from_two_worlds_and_prefix_property() -> None:

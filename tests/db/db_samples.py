@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from composition.schema import (
+from datamodel.checks import CheckName, CheckResult
+from datamodel.tasks import (
     AtomicTask,
     CompositionalTask,
     FunctionSpec,
@@ -15,10 +16,8 @@ from composition.schema import (
     SubTask,
     TaskReference,
 )
-from simulator.trajectory import (
+from datamodel.trajectory import (
     AssistantTurn,
-    CheckName,
-    CheckResult,
     TerminationReason,
     ToolCall,
     ToolResult,

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from composition.schema import CompositionalTask, Strategy, SubTask
+from datamodel.checks import CheckName
+from datamodel.tasks import CompositionalTask, Strategy, SubTask
 from db import store
-from simulator.trajectory import CheckName
 
 
 def _sequential(samples: ModuleType, title: str) -> CompositionalTask:

@@ -9,9 +9,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from datamodel.checks import CheckName
+from datamodel.trajectory import TerminationReason, Trajectory, UserTurn
 from db import store
 from db.models import Conversation, Message, ToolCallRow
-from simulator.trajectory import CheckName, TerminationReason, Trajectory, UserTurn
 
 MODELS = {"user": "offline-user", "assistant": "offline-assistant", "tool": "offline-tool"}
 

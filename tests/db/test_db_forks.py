@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from datamodel.run_config import GenerateConfig
 from db import store
 from db.models import Check, Conversation, Message, Run
 from simulator.batch import prepare_run, simulate_pending
-from simulator.config import GenerateConfig
-from simulator.replay.fork import ForkChange, ForkError, fork_conversation
+from simulator.fork import ForkChange, ForkError, fork_conversation
 
 
 def _generate(sessions: sessionmaker[Session]) -> int:

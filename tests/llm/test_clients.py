@@ -16,13 +16,13 @@ from autogen_core import CancellationToken
 from autogen_core.models import CreateResult, UserMessage
 from openai_server import FaultPlan, Reply, serve
 
+from datamodel.models import RoleModel
+from datamodel.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 from roles.assistant import AssistantRole
 from roles.clients import ClientSetupError, build_role_client
 from roles.messages import turn_message, turn_of
-from roles.model_config import RoleModel
 from roles.resilience import LLMRuntime, ManagedClient
 from roles.tool import ToolRole
-from simulator.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 
 
 def client(url: str, runtime: LLMRuntime | None = None, role: str = "user", **settings: Any) -> ManagedClient:

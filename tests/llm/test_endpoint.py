@@ -34,9 +34,9 @@ from openai.types.chat import completion_create_params
 from openai_server import FaultPlan, OpenAIServer, Reply, serve
 from typing_extensions import is_typeddict
 
+from datamodel.models import RoleModel
 from roles.clients import llm_model_info, openai_client
 from roles.endpoint import endpoint_openai_client
-from roles.model_config import RoleModel
 
 HISTORY: list[LLMMessage] = [
     SystemMessage(content="You plan, then call functions. Reply in JSON when asked."),

@@ -11,7 +11,7 @@ import pytest
 from openai_server import OpenAIServer
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from cli import app
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from openai_server import OpenAIServer
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from cli import app
 
 runner = CliRunner()
 

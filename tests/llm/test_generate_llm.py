@@ -16,7 +16,7 @@ from conftest import N_TASKS
 from openai_server import OpenAIServer
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from cli import app
 
 runner = CliRunner()
 

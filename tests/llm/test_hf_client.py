@@ -14,8 +14,8 @@ from autogen_core.models import AssistantMessage, LLMMessage, SystemMessage, Use
 from conftest import N_TASKS  # noqa: F401  (puts this folder on sys.path first)
 from typer.testing import CliRunner
 
+from cli import app
 from roles.hf_client import HFChatCompletionClient, load_model, to_chat
-from simulator.cli import app
 from tests.conftest import load_test_module
 
 

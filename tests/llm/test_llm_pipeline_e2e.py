@@ -20,11 +20,11 @@ from openai_server import FaultPlan, OpenAIServer, serve
 from pipeline_policy import PipelinePolicy, bottom_up_script
 from typer.testing import CliRunner
 
-import composition.pipeline
-from composition.pipeline import STAGES
+import simulator.bottom_up
+from cli import app
 from composition.seeds import EXAMPLE_SEEDS
 from roles.resilience import ManagedClient
-from simulator.cli import app
+from simulator.bottom_up import STAGES
 from simulator.verify import CheckName
 
 runner = CliRunner()
@@ -42,7 +42,7 @@ COUNTS = {
 @pytest.fixture(autouse=True)
 def tiny_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scenario dedup with the script's bag-of-words embedder instead of loading MiniLM."""
-    monkeypatch.setattr(composition.pipeline, "minilm_embedder", lambda: bottom_up_script.bag_of_words)
+    monkeypatch.setattr(simulator.bottom_up, "minilm_embedder", lambda: bottom_up_script.bag_of_words)
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from openai_server import OpenAIServer, serve
 from typer.testing import CliRunner
 from world_policy import WorldPolicy
 
+from cli import app
+from datamodel.models import RoleModel
+from datamodel.run_config import GenerateConfig
 from roles.ledger import LedgerEntry, SharedLedger, TokenLedger
-from roles.model_config import RoleModel
-from simulator.cli import app
-from simulator.config import GenerateConfig
 from simulator.llm_workers import llm_processes
 
 N = POLICY_TASKS  # up to three processes' worth of tasks at the 16-per-process minimum
@@ -179,7 +179,7 @@ def _count(db: Path) -> int:
 
 def _start_sharded(db: Path, url: str) -> subprocess.Popen[bytes]:
     """`button generate --workers 2` in its own process, once it has stored a few conversations."""
-    command = [sys.executable, "-m", "simulator.cli", *_args(db, url, "--workers", "2")]
+    command = [sys.executable, "-m", "cli", *_args(db, url, "--workers", "2")]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while _count(db) < 4:

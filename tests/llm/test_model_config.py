@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
+from cli.run_config import resolve_config
+from datamodel.models import SMOLLM2_PATH, ModelSpec, RoleModel, parse_model
 from roles.clients import llm_model_info
-from roles.model_config import SMOLLM2_PATH, ModelSpec, RoleModel, parse_model
-from simulator.cli import app
-from simulator.cli.run_config import resolve_config
 
 RUN_YAML = """\
 n: 7

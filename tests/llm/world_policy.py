@@ -24,11 +24,10 @@ from autogen_core.models import (
 )
 from openai_server import Reply
 
-from composition.schema import CompositionalTask
 from composition.world import OfflineWorld
-from roles.offline import OfflineAssistantClient, OfflineUserClient
+from datamodel.tasks import CompositionalTask
+from roles.offline import OfflineAssistantClient, OfflineToolClient, OfflineUserClient
 from roles.scripted import ScriptedReply
-from toolmock.offline import OfflineToolClient
 
 __all__ = ["WorldPolicy", "to_autogen"]
 

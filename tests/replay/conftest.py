@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from cli import app
 from db.engine import make_engine
-from simulator.cli import app
 
 
 @pytest.fixture(scope="module")

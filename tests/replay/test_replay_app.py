@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static
 
+from cli.render import turn_text
+from cli.replay_app.app import ReplayApp
 from db.engine import make_engine, session_factory
-from simulator.replay.app import ReplayApp
-from simulator.replay.render import turn_text
 
 Scalar = Callable[[str, str], object]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from cli import app
 
 Scalar = Callable[[str, str], object]
 

@@ -6,8 +6,13 @@ import json
 
 import pytest
 
-from roles.format import ParsedCall, parse_assistant_text, render_assistant_text, render_tool_results
-from simulator.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn
+from datamodel.button_format import (
+    ParsedCall,
+    parse_assistant_text,
+    render_assistant_text,
+    render_tool_results,
+)
+from datamodel.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn
 
 
 def test_parse_calls_with_content() -> None:

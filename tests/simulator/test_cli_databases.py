@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from simulator.cli import app
+from cli import app
 
 runner = CliRunner()
 

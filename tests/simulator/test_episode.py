@@ -15,12 +15,11 @@ from autogen_core.models import (
     UserMessage,
 )
 
-from roles.offline import CLARIFICATION_REPLY, OfflineUserClient
+from datamodel.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, UserTurn
+from roles.offline import CLARIFICATION_REPLY, OfflineToolClient, OfflineUserClient
 from simulator.build import offline_clients
 from simulator.episode import ASSISTANT, TOOL, USER, EpisodeConfig, RoleClients, route, run_episode
-from simulator.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, UserTurn
 from simulator.verify import verify
-from toolmock.offline import OfflineToolClient
 
 
 def _run(task, clients: RoleClients, **config) -> Trajectory:
@@ -231,8 +230,8 @@ def test_a_client_exception_ends_in_error_with_the_turns_so_far(
 
 
 def test_route_follows_the_last_turn() -> None:
+    from datamodel.trajectory import ToolCall
     from roles.messages import turn_message
-    from simulator.trajectory import ToolCall
 
     call = AssistantTurn(tool_calls=[ToolCall(id="a", name="f", arguments={})])
     assert route([]) == USER

@@ -8,13 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from composition.schema import CompositionalTask, Strategy, SubTask
-from simulator.evaluation.metrics import EpisodeMetrics, MetricSummary, breakdowns, episode_metrics, summarize
-from simulator.trajectory import (
-    AssistantTurn,
-    Trajectory,
-    UserTurn,
-)
+from datamodel.tasks import CompositionalTask, Strategy, SubTask
+from datamodel.trajectory import AssistantTurn, Trajectory, UserTurn
+from evaluation.metrics import EpisodeMetrics, MetricSummary, breakdowns, episode_metrics, summarize
 from simulator.verify import steps_in_order
 from tests.conftest import load_test_module
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
+from cli import app
 from db.engine import make_engine, session_factory
 from db.models import Conversation, EvalResult, EvalRun, Run
-from simulator.cli import app
-from simulator.evaluation.heldout import HeldOutError, world_tasks
+from evaluation.heldout import HeldOutError, world_tasks
 
 runner = CliRunner()
 

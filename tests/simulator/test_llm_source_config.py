@@ -9,12 +9,12 @@ from typing import Any, cast
 
 import pytest
 
+from cli.run_config import resolve_config
 from composition.world import OfflineWorld
+from datamodel.run_config import GenerateConfig
 from roles.offline import OfflineUserClient
 from roles.scripted import ScriptedChatCompletionClient
 from simulator.build import episode_clients
-from simulator.cli.run_config import resolve_config
-from simulator.config import GenerateConfig
 
 LLM_ROLES = {role: {"model": "openai:m"} for role in ("composer", "judge", "assistant", "tool")}
 
@@ -54,9 +54,11 @@ def test_user_may_stay_offline_and_world_source_needs_nothing() -> None:
 
 
 def test_stored_content_round_trips_through_json() -> None:
-    config = GenerateConfig(source="llm", roles=LLM_ROLES, bottom_up={"n_expansions": 1})  # type: ignore[arg-type]
+    config = GenerateConfig(
+        source="llm", roles=LLM_ROLES, bottom_up={"n_expansions": 1, "seeds": "my_seeds.jsonl"}  # type: ignore[arg-type]
+    )
     content = config.content()
-    assert isinstance(content["bottom_up"]["seeds"], str)
+    assert content["bottom_up"]["seeds"] == "my_seeds.jsonl"
     assert GenerateConfig.model_validate(content).content() == content
 
 

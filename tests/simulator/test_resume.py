@@ -18,7 +18,7 @@ def _start(db: Path, *extra: str, n: int = N) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
-        "simulator.cli",
+        "cli",
         "generate",
         "--n",
         str(n),
@@ -56,7 +56,7 @@ def _resume_and_check(db: Path, n: int = N) -> None:
         [
             sys.executable,
             "-m",
-            "simulator.cli",
+            "cli",
             "generate",
             "--resume",
             "1",

@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from simulator.trajectory import (
-    AssistantTurn,
-    CheckName,
-    CheckResult,
-    ToolCall,
-    Trajectory,
-)
+from datamodel.checks import CheckName, CheckResult
+from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory
 from simulator.verify import (
     check_answer_correct,
     check_arguments_valid,

@@ -15,7 +15,7 @@ from autogen_core import FunctionCall
 from autogen_core.models import LLMMessage
 from autogen_core.tools import Tool, ToolSchema
 
-from composition.schema import (
+from datamodel.tasks import (
     AtomicTask,
     CompositionalTask,
     FunctionSpec,
@@ -28,8 +28,7 @@ from composition.schema import (
     SubTask,
     TaskReference,
 )
-from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
-from simulator.trajectory import (
+from datamodel.trajectory import (
     AssistantTurn,
     TerminationReason,
     ToolCall,
@@ -38,6 +37,7 @@ from simulator.trajectory import (
     Trajectory,
     UserTurn,
 )
+from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 
 BOOKS = {
     "The Great Gatsby": {"author": "F. Scott Fitzgerald", "year": 1925},

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from datamodel.checks import CheckName
+from datamodel.run_config import GenerateConfig
 from db import store
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_pending
-from simulator.config import GenerateConfig
-from simulator.trajectory import CheckName
 from tests.conftest import load_test_module
 
 __all__ = ["REJECTED_MODEL", "build_export_db"]

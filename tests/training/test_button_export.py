@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from datamodel.run_config import GenerateConfig
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_pending
-from simulator.config import GenerateConfig
 from training.export import ExportError, export_conversations
 
 

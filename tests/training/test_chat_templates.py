@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from datamodel.button_format import ParsedCall
 from db import store
 from db.store import StoredConversation
-from roles.format import ParsedCall
 from tests.conftest import load_test_module
 from training.formats import FORMATS, ParsedExchange, expected_exchanges
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cli import app
 from db.engine import make_engine, session_factory
 from db.models import EvalResult, EvalRun, Message
-from simulator.cli import app
 from tests.conftest import load_test_module
 
 tiny = load_test_module("button_tests_tiny_lm", Path(__file__).with_name("tiny_lm.py"))

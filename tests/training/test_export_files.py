@@ -13,9 +13,9 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from composition.schema import Strategy
+from cli import app
+from datamodel.tasks import Strategy
 from db import store
-from simulator.cli import app
 from tests.conftest import load_test_module
 from training.export import ExportError, export_dataset
 from training.export_config import ExportConfig

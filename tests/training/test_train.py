@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cli import app
 from db.engine import make_engine, session_factory
 from db.models import TrainingRun
-from simulator.cli import app
 from tests.conftest import load_test_module
 from training.data import file_sha256
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from datamodel.button_format import parse_assistant_text, render_assistant_text, render_tool_results
+from datamodel.trajectory import AssistantTurn, ToolTurn, UserTurn
 from db.store import StoredConversation
-from roles.format import parse_assistant_text, render_assistant_text, render_tool_results
 from roles.prompts import button_system_prompt
-from simulator.trajectory import AssistantTurn, ToolTurn, UserTurn
 from training.formats.common import ParsedExchange
 
 __all__ = ["button_record", "parse_button"]

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from composition.schema import FunctionSpec
-from roles.format import ParsedCall
-from simulator.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory
+from datamodel.button_format import ParsedCall
+from datamodel.tasks import FunctionSpec
+from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory
 
 __all__ = [
     "ParsedExchange",

@@ -14,9 +14,9 @@ import json
 import re
 from typing import Any
 
+from datamodel.button_format import ParsedCall
+from datamodel.trajectory import AssistantTurn, ToolTurn, UserTurn
 from db.store import StoredConversation
-from roles.format import ParsedCall
-from simulator.trajectory import AssistantTurn, ToolTurn, UserTurn
 from training.formats.common import (
     ParsedExchange,
     assistant_reply,

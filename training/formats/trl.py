@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from datamodel.button_format import ParsedCall
+from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, UserTurn
 from db.store import StoredConversation
-from roles.format import ParsedCall
-from simulator.trajectory import AssistantTurn, ToolResult, ToolTurn, UserTurn
 from training.formats.common import (
     ParsedExchange,
     assistant_reply,

@@ -1,0 +1,126 @@
+"""The Typer application, its consoles, and the one place where errors become a clean line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table as RichTable
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import DatabaseError, ensure_schema, make_engine, session_factory
+from db.reports import Table
+
+__all__ = [
+    "app",
+    "cli_errors",
+    "console",
+    "counting_bar",
+    "err_console",
+    "fail",
+    "open_store",
+    "print_table",
+]
+
+app = typer.Typer(
+    name="button",
+    help="Compositional multi-turn function-calling data: generate, verify, store, query and export.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _quiet_libraries() -> None:
+    """AutoGen logs every failing agent with a traceback, while the episode already records the error as
+    data (termination `error`, with its text); the traceback would only garble the progress bar.
+    `BUTTON_DEBUG=1` keeps the libraries' logs."""
+    if not os.environ.get("BUTTON_DEBUG"):
+        # asyncio: on Ctrl-C, the episodes' tasks in flight fail while the loop shuts down and asyncio
+        # logs each with a traceback; the run is already marked interrupted and says how to resume.
+        for name in ("autogen_core", "autogen_agentchat", "asyncio"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class UsageProblem(Exception):
+    """Input the command cannot work with; the message names the value and what is allowed."""
+
+
+def fail(message: str) -> UsageProblem:
+    """An error for the user: printed as one line, exit status 1."""
+    return UsageProblem(message)
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "input"
+    return f"invalid --{where.replace('_', '-')}: {first['msg']} (got {first.get('input')!r})"
+
+
+def cli_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a user can cause into one red line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (DatabaseError, UsageProblem) as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except ValidationError as exc:
+            err_console.print(f"[red]error:[/red] {_describe(exc)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def open_store(url: str) -> sessionmaker[Session]:
+    """Connect, bring the schema to head (first use creates it), and hand out sessions."""
+    engine = make_engine(url)
+    ensure_schema(engine)
+    return session_factory(engine)
+
+
+def counting_bar(label: str, counts: str) -> Progress:
+    """The progress bar of a long command: label, bar, done/total, `counts` (a format string over the
+    task's fields, e.g. "{task.fields[accepted]} accepted"), elapsed and remaining time."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(counts),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def print_table(table: Table, **style: Any) -> None:
+    """Print a report table with Rich."""
+    rich = RichTable(title=table.title, title_justify="left", **style)
+    for column in table.columns:
+        rich.add_column(column, overflow="fold")
+    for row in table.rows:
+        rich.add_row(*("" if v is None else str(v) for v in row))
+    console.print(rich)

@@ -1,0 +1,53 @@
+"""`button stats` and `button show`: what a run made, and one conversation read as a person would."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from cli.app import app, cli_errors, console, fail, open_store, print_table
+from cli.render import conversation_renderables
+from datamodel.run_config import DEFAULT_DB_URL
+from db import store
+from db.reports import call_figures, outcome_counts, run_list, task_mix
+
+__all__ = ["show", "stats"]
+
+
+@app.command()
+@cli_errors
+def stats(
+    db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
+    run: Annotated[int | None, typer.Option(help="Only this run (default: every run).")] = None,
+) -> None:
+    """Runs, task mix, verdicts and call figures."""
+    sessions = open_store(db)
+    with sessions() as session:
+        print_table(run_list(session))
+        for table in (task_mix(session, run), outcome_counts(session, run), call_figures(session, run)):
+            print_table(table)
+
+
+@app.command()
+@cli_errors
+def show(
+    conversation_id: Annotated[
+        int, typer.Argument(help="Conversation id (see `button stats` / `button sql`).")
+    ],
+    db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored conversation as JSON.")] = False,
+) -> None:
+    """One conversation: the task, the hidden sub-task hints, every turn and every check."""
+    sessions = open_store(db)
+    with sessions() as session:
+        try:
+            conv = store.load_conversation(session, conversation_id)
+        except LookupError:
+            raise fail(f"conversation {conversation_id} does not exist in {db}") from None
+    if as_json:
+        console.print_json(conv.model_dump_json() if hasattr(conv, "model_dump_json") else json.dumps(conv))
+        return
+    for renderable in conversation_renderables(conv):
+        console.print(renderable)

@@ -1,0 +1,192 @@
+"""Forks: re-simulate a stored conversation from turn K with one setting changed, and store the result.
+
+The parent's first K turns seed the new episode (`run_episode(prefix=...)`) and stay stored once, in
+the parent (`db.fork_store`). The fork is verified like any conversation and belongs to a run of kind
+'fork' whose config records the parent, K, the change and the full settings the fork ran with, so a
+fork of a fork starts from those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from composition.world import OfflineWorld
+from datamodel.checks import verdict
+from datamodel.models import RoleModel
+from datamodel.run_config import GenerateConfig
+from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import Trajectory, Turn
+from db import store
+from db.fork_store import add_fork
+from db.models import Run
+from simulator.batch import package_versions
+from simulator.build import episode_clients, llm_clients
+from simulator.episode import EpisodeConfig, run_episode
+from simulator.verify import verify
+
+__all__ = ["ForkChange", "ForkError", "ForkOutcome", "fork_conversation", "run_config"]
+
+
+_ENDPOINT_OPTIONS = ("base_url", "api_key_env", "call_format")
+
+
+class ForkError(Exception):
+    """A fork cannot be made as asked; the message says why and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ForkChange:
+    """The one setting a fork changes (None: kept from the parent's run)."""
+
+    assistant_model: str | None = None
+    user_model: str | None = None
+    tool_model: str | None = None
+    policy: str | None = None
+    parallel: bool | None = None
+    # Where the changed model is served; they qualify a model change, they are not a setting of their own.
+    base_url: str | None = None
+    api_key_env: str | None = None
+    call_format: str | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The settings actually changed (endpoint options included), as stored with the fork's run."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    def settings(self) -> dict[str, Any]:
+        """The changed settings proper: models, policy, parallel (a fork changes exactly one)."""
+        return {k: v for k, v in self.given().items() if k not in _ENDPOINT_OPTIONS}
+
+    def endpoint(self) -> dict[str, Any]:
+        """Endpoint options of the changed model, as RoleModel fields."""
+        fields = {"base_url": self.base_url, "api_key_env": self.api_key_env, "format": self.call_format}
+        return {k: v for k, v in fields.items() if v is not None}
+
+    def apply(self, config: GenerateConfig) -> GenerateConfig:
+        """The parent's settings with this change; a changed model keeps the role's other settings
+        unless endpoint options are given with it."""
+        roles = dict(config.roles)
+        for role in ("assistant", "user", "tool"):
+            model = getattr(self, f"{role}_model")
+            if model is not None:
+                changed = {"model": RoleModel(model=model).model, **self.endpoint()}
+                roles[role] = RoleModel.model_validate({**config.role(role).model_dump(), **changed})
+        update: dict[str, Any] = {"roles": roles}
+        if self.policy is not None:
+            update["policy"] = self.policy
+        if self.parallel is not None:
+            update["parallel"] = self.parallel
+        return GenerateConfig.model_validate({**config.model_dump(), **update})
+
+
+@dataclass
+class ForkOutcome:
+    """What a fork made."""
+
+    conversation_id: int
+    run_id: int
+    status: str
+    n_turns: int
+    reason: str | None = None  # why it was rejected: the episode's error, or the first failed check
+
+
+def run_config(run: Run) -> GenerateConfig:
+    """The settings a run's conversations were simulated with (a fork run keeps them under 'generate')."""
+    stored = run.config.get("generate", run.config) if run.kind == "fork" else run.config
+    return GenerateConfig.model_validate(stored)
+
+
+def _check(config: GenerateConfig, change: ForkChange, has_reference: bool) -> None:
+    if change.endpoint() and not any(getattr(change, f"{r}_model") for r in ("assistant", "user", "tool")):
+        raise ForkError(
+            "--base-url, --api-key-env and --call-format go with a changed model (--assistant-model ...)"
+        )
+    if not change.settings():
+        raise ForkError(
+            "a fork needs one setting to change: --assistant-model, --user-model, --tool-model, "
+            "--policy or --parallel/--no-parallel"
+        )
+    offline = [r for r in ("assistant", "tool") if not config.role(r).spec.is_llm]
+    if not has_reference and offline:
+        raise ForkError(
+            f"this task was made by an LLM and has no reference, so the offline {offline[0]} cannot "
+            f"play it; fork with --{offline[0]}-model openai:MODEL (or hf:PATH)"
+        )
+    if change.policy is not None and config.role("assistant").spec.is_llm:
+        raise ForkError("--policy changes the offline assistant only; this fork's assistant is a model")
+
+
+async def _simulate(
+    config: GenerateConfig, task: CompositionalTask, prefix: list[Turn]
+) -> tuple[Trajectory, dict[str, str]]:
+    """One episode seeded with the shared turns; model clients are closed however it ends."""
+    world = OfflineWorld(world_seed=config.world_seed)
+    runtime = None
+    llm: dict[str, Any] = {}
+    if config.uses_llm:
+        from simulator.llm_batch import make_runtime  # the openai SDK: only for forks with a model
+
+        runtime = make_runtime(config)
+        llm = llm_clients(config, runtime)
+    try:
+        clients = episode_clients(task, world, config, llm, runtime)
+        episode = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
+        return await run_episode(task, clients, episode, prefix=prefix), clients.models
+    finally:
+        for client in llm.values():
+            await client.close()
+
+
+def fork_conversation(
+    sessions: sessionmaker[Session], parent_id: int, fork_turn: int, change: ForkChange
+) -> ForkOutcome:
+    """Re-simulate conversation `parent_id` from turn `fork_turn` with `change`; verify and store it
+    in a new 'fork' run (one transaction). Raises ForkError for a fork that cannot be made."""
+    with sessions() as session:
+        try:
+            parent = store.load_conversation(session, parent_id)
+        except KeyError:
+            raise ForkError(f"conversation {parent_id} does not exist") from None
+        run = store.get_run(session, parent.run_id)
+        assert run is not None
+        base, seed = run_config(run), run.seed
+    n_turns = len(parent.trajectory.turns)
+    if not 1 <= fork_turn < n_turns:
+        raise ForkError(
+            f"--fork-at {fork_turn} is out of range: conversation {parent_id} has turns 0–{n_turns - 1}, "
+            f"so fork at 1–{n_turns - 1}"
+        )
+    config = change.apply(base)
+    _check(config, change, parent.task.reference is not None)
+    try:
+        trajectory, models = asyncio.run(_simulate(config, parent.task, parent.trajectory.turns[:fork_turn]))
+    except ValueError as exc:  # a client that cannot play this task
+        raise ForkError(str(exc)) from None
+    checks = verify(parent.task, trajectory)
+    run_settings = {
+        "parent_conversation": parent_id,
+        "fork_turn": fork_turn,
+        "change": change.given(),
+        "generate": config.content(),
+    }
+    with sessions.begin() as session:
+        run_id = store.create_run(
+            session, kind="fork", seed=seed, n_requested=1, config=run_settings, versions=package_versions()
+        )
+        fork_id = add_fork(
+            session,
+            run_id=run_id,
+            parent_id=parent_id,
+            fork_turn=fork_turn,
+            trajectory=trajectory,
+            checks=checks,
+            models=models,
+        )
+        store.set_run_status(session, run_id, "finished")
+    judged = verdict(checks)
+    failed = next((c for c in checks if c.name == judged.rejected_by), None)
+    reason = trajectory.error_line or (f"{failed.name.value}: {failed.reason}" if failed else None)
+    return ForkOutcome(fork_id, run_id, judged.status, len(trajectory.turns), reason)
