@@ -37,6 +37,7 @@ demo: setup
 test: setup model
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: setup
