@@ -30,8 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.app import print_table
-from datamodel.models import RoleModel
-from datamodel.run_config import EvalConfig, GenerateConfig
+from datamodel.run_config import EvalConfig, GenerateConfig, read_run_config
 from db import eval_store, store
 from db.engine import ensure_schema, make_engine, session_factory
 from db.models import EvalResult, EvalRun
@@ -64,16 +63,19 @@ def _make_data(sessions: sessionmaker[Session], out: Path, n: int, seed: int) ->
 def _train(
     sessions: sessionmaker[Session], out: Path, data: Path, args: argparse.Namespace
 ) -> tuple[Path, int]:
-    """Fine-tune with `button train` itself, so the run is recorded in closed.db as a user's would be."""
-    from cli import app
+    """Fine-tune with `button train`'s service, so the run is recorded in closed.db as a user's would be."""
+    from training.config import TrainConfig
+    from training.service import prepare_training, train_recorded
 
     model = out / "model"
-    command = [
-        "train", "--data", str(data), "--out", str(model), "--db", _database(out),
-        "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--lr", str(args.lr),
-    ]  # fmt: skip
-    if app(command, standalone_mode=False) not in (None, 0):
-        raise SystemExit("button train failed; see the line above")
+    config = TrainConfig(
+        data=str(data),
+        output_dir=str(model),
+        num_train_epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+    )
+    train_recorded(sessions, config, prepare_training(config))
     with sessions() as session:
         run = eval_store.training_run_for_model(session, model)
     assert run is not None  # button train just recorded it
@@ -86,10 +88,8 @@ def _earlier_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> 
     with sessions() as session:
         for run in session.scalars(select(EvalRun).where(EvalRun.label == config.label)):
             stored = store.get_run(session, run.run_id)
-            same = (
-                stored is not None
-                and stored.config.get("assistant", {}).get("model") == config.assistant.model
-            )
+            earlier = read_run_config(stored.config) if stored is not None else None
+            same = isinstance(earlier, EvalConfig) and earlier.model == config.model
             if same and run.task_source.get("n") == config.n and run.task_source.get("seed") == config.seed:
                 return run.id
     return None
@@ -175,7 +175,7 @@ def main() -> None:
         ("fine-tuned", f"hf:{model_dir}", training_run),
     ):
         config = EvalConfig(
-            assistant=RoleModel(model=model, max_tokens=512),
+            model=model,
             label=label,
             n=args.n_eval,
             train_data=[data],

@@ -1,8 +1,7 @@
 """Fine-tune SmolLM2-135M-Instruct on offline conversations and report the figures (not a test).
 
-    .venv/bin/python bench/train.py [--n 300] [--epochs 1] [--max-steps -1] [--batch-size 64]
-                                    [--micro-batch 1] [--lr 2e-5] [--max-length 2048] [--seed 11]
-                                    [--out out/bench-train]
+    .venv/bin/python bench/train.py [--n 300] [--conversation-seed 11] [any `button train` setting,
+                                    e.g. --epochs 1 --max-steps -1 --lr 2e-5 --out out/bench-train]
 
 Generates N conversations of the offline world into OUT/bench.db, exports them in the button format to
 OUT/data.jsonl (with its manifest, so `button eval --train-data` can keep the model's training tasks out
@@ -13,18 +12,20 @@ first and last values. The loss plot is written beside the model.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from trl import TrlParser
 
 from datamodel.run_config import GenerateConfig
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_pending
 from training.config import TrainConfig
 from training.export import export_conversations
-from training.models import DEFAULT_BASE_MODEL
 from training.train import prepare, train
 
 
@@ -51,34 +52,22 @@ def _peak_memory() -> str:
     return text
 
 
+@dataclass
+class BenchArgs:
+    """What the bench adds to `button train`'s settings."""
+
+    n: int = field(default=300, metadata={"help": "Conversations to generate."})
+    conversation_seed: int = field(default=11, metadata={"help": "Seed of the generated conversations."})
+
+
 def main() -> None:
-    """Parse the flags, build the data, train, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300, help="conversations to generate")
-    parser.add_argument("--epochs", type=float, default=1.0)
-    parser.add_argument("--max-steps", type=int, default=-1)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--micro-batch", type=int, default=1)
-    parser.add_argument("--lr", type=float, default=2e-5, help="peak learning rate (paper: 2e-5)")
-    parser.add_argument("--max-length", type=int, default=2048)
-    parser.add_argument("--seed", type=int, default=11, help="seed of the generated conversations")
-    parser.add_argument("--base-model", type=Path, default=DEFAULT_BASE_MODEL)
-    parser.add_argument("--out", type=Path, default=Path("out/bench-train"))
-    args = parser.parse_args()
+    """Parse the flags (every `button train` setting, plus the bench's), build the data, train, report."""
+    dataclasses: list[Any] = [TrainConfig, BenchArgs]
+    parser = TrlParser(dataclasses, description=__doc__.splitlines()[0])
+    parser.set_defaults_with_config(data="(generated)", output_dir="out/bench-train", logging_steps=1)
+    config, bench = parser.parse_args_and_config()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    data = _export(args.n, args.seed, args.out)
-    config = TrainConfig(
-        data=data,
-        base_model=args.base_model,
-        out=args.out,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        batch_size=args.batch_size,
-        micro_batch=args.micro_batch,
-        max_length=args.max_length,
-        lr=args.lr,
-        logging_steps=1,
-    )
+    config.data = str(_export(bench.n, bench.conversation_seed, Path(config.output_dir)))
     started = time.perf_counter()
     prepared = prepare(config)
     print(f"prepared {len(prepared[2].examples)} examples in {time.perf_counter() - started:.1f} s")

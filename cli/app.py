@@ -10,6 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,10 +23,12 @@ from rich.progress import (
 from rich.table import Table as RichTable
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli.settings import ConfigFileError, describe_validation_error
 from db.engine import DatabaseError, ensure_schema, make_engine, session_factory
 from db.reports import Table
 
 __all__ = [
+    "PASS_THROUGH",
     "app",
     "cli_errors",
     "console",
@@ -63,6 +66,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# Commands whose flags come from a config class (cli/settings.py) take their arguments unparsed by click.
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
 class UsageProblem(Exception):
     """Input the command cannot work with; the message names the value and what is allowed."""
 
@@ -70,12 +77,6 @@ class UsageProblem(Exception):
 def fail(message: str) -> UsageProblem:
     """An error for the user: printed as one line, exit status 1."""
     return UsageProblem(message)
-
-
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "input"
-    return f"invalid --{where.replace('_', '-')}: {first['msg']} (got {first.get('input')!r})"
 
 
 def cli_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -89,8 +90,14 @@ def cli_errors(command: Callable[P, R]) -> Callable[P, R]:
             err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except ValidationError as exc:
-            err_console.print(f"[red]error:[/red] {_describe(exc)}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]error:[/red] {describe_validation_error(exc)}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
+        except (SettingsError, ConfigFileError) as exc:  # argparse's refusal, or a bad --config file
+            message = str(exc).removeprefix("error parsing CLI: ")
+            err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2 if isinstance(exc, SettingsError) else 1) from None
 
     return wrapper
 

@@ -7,14 +7,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import Field
 from rich import box
 from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.app import app, cli_errors, console, counting_bar, err_console, fail, open_store, print_table
-from datamodel.models import CallFormat, ClientSetupError, LLMExecution, RoleModel, parse_model
-from datamodel.run_config import DEFAULT_DB_URL, EVAL_SEED, EvalConfig
+from cli.app import (
+    PASS_THROUGH,
+    app,
+    cli_errors,
+    console,
+    counting_bar,
+    err_console,
+    fail,
+    open_store,
+    print_table,
+)
+from cli.settings import parse_command
+from datamodel.models import ClientSetupError, parse_model
+from datamodel.run_config import DEFAULT_DB_URL, EvalConfig, EvalSettings
 from db.models import EvalRun
 from db.reports import Table
 from evaluation.heldout import HeldOutError
@@ -100,85 +112,59 @@ def _stored_reports(sessions: sessionmaker[Session], ids: list[int]) -> list[Eva
             raise fail(str(exc)) from None
 
 
-@app.command("eval")
+EVAL_SHORTCUTS: dict[str, str | list[str]] = {
+    **{
+        f"endpoint.{name}": name
+        for name in ("base-url", "api-key-env", "max-tokens", "temperature", "timeout")
+    },
+    **{f"llm.{name}": name for name in ("cache", "cache-dir", "max-retries")},
+    "json-report": "json",
+}
+
+
+class EvalCommand(EvalSettings):
+    """`button eval`: the settings shared by every model evaluated, the models, and where results go."""
+
+    model: list[str] = Field(default_factory=list, description=_MODEL_HELP + " Repeat to compare.")
+    label: list[str] = Field(default_factory=list, description="Name per --model, in order.")
+    compare: list[int] = Field(default_factory=list, description="Stored eval run to add to the table.")
+    resume: int | None = Field(default=None, description="Finish an interrupted eval run.")
+    json_report: Path | None = Field(default=None, description="Write the JSON report here.")
+    plot: Path | None = Field(default=None, description="Write the PNG bar chart here.")
+    db: str = Field(default=DEFAULT_DB_URL, description="Database URL (SQLite or postgresql+psycopg).")
+
+    def configs(self) -> list[EvalConfig]:
+        """One evaluation per --model, with its label (the model's name when not given)."""
+        if len(self.label) > len(self.model):
+            raise fail(
+                f"{len(self.label)} --label for {len(self.model)} --model; give at most one label per model"
+            )
+        shared = self.model_dump(include=set(EvalSettings.model_fields))
+        labels = self.label + [_default_label(name) for name in self.model[len(self.label) :]]
+        return [
+            EvalConfig(**shared, model=name, label=label)
+            for name, label in zip(self.model, labels, strict=True)
+        ]
+
+
+@app.command("eval", context_settings=PASS_THROUGH, add_help_option=False)
 @cli_errors
-def evaluate(
-    model: Annotated[list[str] | None, typer.Option(help=_MODEL_HELP + " Repeat to compare.")] = None,
-    label: Annotated[list[str] | None, typer.Option(help="Name per --model, in order.")] = None,
-    n: Annotated[int, typer.Option(help="Held-out tasks.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the held-out offline-world tasks.")] = EVAL_SEED,
-    from_run: Annotated[int | None, typer.Option(help="Use the tasks of this stored generate run.")] = None,
-    train_data: Annotated[
-        list[Path] | None,
-        typer.Option(help="Export the model trained on: its tasks are refused. Repeatable."),
-    ] = None,
-    training_run: Annotated[
-        int | None, typer.Option(help="Training run the model came from (found by its folder otherwise).")
-    ] = None,
-    call_format: Annotated[
-        CallFormat, typer.Option(help="BUTTON <call> text or native tool calls.")
-    ] = "button",
-    parallel: Annotated[bool, typer.Option(help="Let the model make parallel calls.")] = True,
-    max_subtasks: Annotated[int, typer.Option(help="Most sub-tasks of a world task.")] = 3,
-    max_turns: Annotated[int, typer.Option(help="Messages after which a conversation is cut off.")] = 12,
-    max_idle: Annotated[
-        int, typer.Option(help="Assistant turns in a row with neither calls nor answer that end it.")
-    ] = 2,
-    format_retries: Annotated[int, typer.Option(help="Times a malformed reply is sent back.")] = 0,
-    max_tokens: Annotated[int, typer.Option(help="Most tokens per reply of the model.")] = 512,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible endpoint for openai: models.")
-    ] = None,
-    api_key_env: Annotated[
-        str, typer.Option(help="Environment variable with the API key.")
-    ] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(help="Conversations in flight.")] = 4,
-    cache: Annotated[bool, typer.Option(help="Reuse stored replies to identical requests.")] = True,
-    cache_dir: Annotated[str, typer.Option(help="Folder of the reply cache.")] = ".button-cache",
-    compare: Annotated[list[int] | None, typer.Option(help="Stored eval run to add to the table.")] = None,
-    resume: Annotated[int | None, typer.Option(help="Finish an interrupted eval run.")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write the PNG bar chart here.")] = None,
-    db: Annotated[str, typer.Option(help="Database URL (SQLite or postgresql+psycopg).")] = DEFAULT_DB_URL,
-) -> None:
+def evaluate(ctx: typer.Context) -> None:
     """Evaluate models as the Assistant over held-out tasks (no sub-task hints); store and show metrics."""
-    models, labels = model or [], label or []
-    if resume is None and not models:
+    command = parse_command(EvalCommand, ctx.args, prog="button eval", shortcuts=EVAL_SHORTCUTS)
+    if command.resume is None and not command.model:
         raise fail("give at least one --model (or --resume an eval run)")
-    if len(labels) > len(models):
-        raise fail(f"{len(labels)} --label for {len(models)} --model; give at most one label per model")
-    for name in models:
+    for name in command.model:
         _check_model(name)
-    sessions = open_store(db)
-    ids = [] if resume is None else [resume]
-    for i, name in enumerate(models):
-        config = EvalConfig(
-            assistant=RoleModel(
-                model=name,
-                base_url=base_url,
-                api_key_env=api_key_env,
-                max_tokens=max_tokens,
-                format=call_format,
-            ),
-            label=labels[i] if i < len(labels) else _default_label(name),
-            n=n,
-            seed=seed,
-            from_run=from_run,
-            max_subtasks=max_subtasks,
-            parallel=parallel,
-            max_turns=max_turns,
-            max_idle=max_idle,
-            format_retries=format_retries,
-            train_data=train_data or [],
-            training_run=training_run,
-            concurrency=concurrency,
-            llm=LLMExecution(cache=cache, cache_dir=cache_dir),
-        )
+    configs = command.configs()
+    sessions = open_store(command.db)
+    ids = [] if command.resume is None else [command.resume]
+    for config in configs:
         try:
             ids.append(start_evaluation(sessions, config))
         except HeldOutError as exc:
             raise fail(str(exc)) from None
-        _announce(sessions, ids[-1], name)
+        _announce(sessions, ids[-1], config.model)
     reports = []
     for eval_run_id in ids:
         with sessions() as session:
@@ -186,8 +172,8 @@ def evaluate(
             if run is None:
                 raise fail(f"--resume {eval_run_id}: no such eval run; `button evals` lists them")
             run_label = run.label
-        reports.append(_run_one(sessions, eval_run_id, run_label, db))
-    _outputs(reports + _stored_reports(sessions, compare or []), json_path, plot)
+        reports.append(_run_one(sessions, eval_run_id, run_label, command.db))
+    _outputs(reports + _stored_reports(sessions, command.compare), command.json_report, command.plot)
 
 
 def _eval_list(session: Session, limit: int) -> Table:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
+from pydantic import Field
+from pydantic_settings import CliPositionalArg
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.app import app, cli_errors, console, fail, open_store
+from cli.app import PASS_THROUGH, app, cli_errors, console, fail, open_store
 from cli.render import conversation_renderables
-from datamodel.run_config import DEFAULT_DB_URL
+from cli.settings import parse_command
+from datamodel.run_config import DEFAULT_DB_URL, ForkChange
 from db import store
-from simulator.fork import ForkChange, ForkError, fork_conversation
+from simulator.fork import ForkError, fork_conversation
 
 __all__ = ["replay"]
 
-Model = Annotated[str | None, typer.Option(help="Fork: this role's model (offline, openai:MODEL, hf:PATH).")]
+
+class ReplayCommand(ForkChange):
+    """`button replay ID`: which conversation, how to show it, and the fork options of ForkChange."""
+
+    conversation_id: CliPositionalArg[int] = Field(description="Conversation id (see `button logs`).")
+    db: str = Field(default=DEFAULT_DB_URL, description="Database URL.")
+    plain: bool = Field(default=False, description="Print the whole conversation; no TUI.")
+    fork_at: int | None = Field(default=None, description="Re-simulate from turn K.")
+
+    def change(self) -> ForkChange:
+        return ForkChange.model_validate(self.model_dump(include=set(ForkChange.model_fields)))
 
 
 def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, change: ForkChange) -> int:
@@ -35,36 +46,13 @@ def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, c
     return outcome.conversation_id
 
 
-@app.command()
+@app.command(context_settings=PASS_THROUGH, add_help_option=False)
 @cli_errors
-def replay(
-    conversation_id: Annotated[int, typer.Argument(help="Conversation id (see `button logs`).")],
-    db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
-    plain: Annotated[bool, typer.Option("--plain", help="Print the whole conversation; no TUI.")] = False,
-    fork_at: Annotated[
-        int | None, typer.Option("--fork-at", metavar="K", help="Re-simulate from turn K.")
-    ] = None,
-    assistant_model: Model = None,
-    user_model: Model = None,
-    tool_model: Model = None,
-    policy: Annotated[str | None, typer.Option(help="Fork: plan or sequential.")] = None,
-    parallel: Annotated[
-        bool | None, typer.Option("--parallel/--no-parallel", help="Fork: allow parallel calls or not.")
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="Fork: OpenAI-compatible endpoint of the changed model.")
-    ] = None,
-    api_key_env: Annotated[
-        str | None, typer.Option(help="Fork: environment variable with that endpoint's API key.")
-    ] = None,
-    call_format: Annotated[
-        str | None, typer.Option(help="Fork: the changed assistant's calls, button or native.")
-    ] = None,
-) -> None:
+def replay(ctx: typer.Context) -> None:
     """Replay one conversation interactively (keys in the footer), print it, or fork it from turn K."""
-    change = ForkChange(
-        assistant_model, user_model, tool_model, policy, parallel, base_url, api_key_env, call_format
-    )
+    command = parse_command(ReplayCommand, ctx.args, prog="button replay")
+    change, db, plain, fork_at = command.change(), command.db, command.plain, command.fork_at
+    conversation_id = command.conversation_id
     sessions = open_store(db)
     target = conversation_id
     if fork_at is not None:

@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "LLM_ROLES",
     "SMOLLM2_PATH",
     "CallFormat",
     "ClientSetupError",
+    "Endpoint",
     "LLMExecution",
     "ModelSpec",
     "RoleModel",
+    "Roles",
     "load_yaml_config",
     "parse_model",
 ]
@@ -63,18 +65,31 @@ def parse_model(uri: str) -> ModelSpec:
     return ModelSpec(kind, name)  # type: ignore[arg-type]
 
 
-class RoleModel(BaseModel):
-    """The model of one role and its sampling settings; stored with the run (no secrets in here)."""
+class Endpoint(BaseModel):
+    """Where an LLM is served and how it is sampled. A run's `endpoint` section holds the defaults of every
+    role played by an LLM; a role's own settings of the same names win (RoleModel extends this)."""
 
-    model: str = Field(default="offline", description="offline | openai:MODEL | hf:PATH | smollm2.")
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. .../v1.")
-    api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable with the key.")
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1."
+    )
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        description="Environment variable holding the API key (the key is never stored).",
+    )
     temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, ge=1, description="Most tokens per reply.")
     seed: int | None = Field(default=None, description="Sampling seed sent with every request.")
     timeout: float = Field(default=60.0, gt=0, description="Seconds before one HTTP attempt times out.")
+
+
+class RoleModel(Endpoint):
+    """The model of one role, its endpoint and sampling settings; stored with the run (no secrets)."""
+
+    model: str = Field(default="offline", description="offline, openai:MODEL, hf:PATH or smollm2.")
     format: CallFormat = Field(
-        default="button", description="Assistant calls as BUTTON <call> text or native tool calls."
+        default="button", description="Assistant calls as BUTTON <call> text, or native tool calls."
     )
 
     @field_validator("model")
@@ -92,9 +107,38 @@ class RoleModel(BaseModel):
     def spec(self) -> ModelSpec:
         return parse_model(self.model)
 
+    def over(self, defaults: Endpoint) -> RoleModel:
+        """These settings with every endpoint field this role did not set taken from `defaults`."""
+        inherited = {
+            name: getattr(defaults, name)
+            for name in Endpoint.model_fields
+            if name not in self.model_fields_set
+        }
+        return self.model_copy(update=inherited) if inherited else self
+
+
+class Roles(BaseModel):
+    """The model of each role; a role not configured is played offline by the scripted clients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: RoleModel = Field(default_factory=RoleModel, description="The simulated user.")
+    assistant: RoleModel = Field(default_factory=RoleModel, description="The assistant under simulation.")
+    tool: RoleModel = Field(default_factory=RoleModel, description="The tool simulator.")
+    composer: RoleModel = Field(
+        default_factory=RoleModel, description="Writes scenarios, tasks and functions (source llm)."
+    )
+    judge: RoleModel = Field(default_factory=RoleModel, description="Filters composed tasks (source llm).")
+
+    def over(self, defaults: Endpoint) -> Roles:
+        """Every role with the endpoint defaults it did not override."""
+        return Roles(**{name: getattr(self, name).over(defaults) for name in LLM_ROLES})
+
 
 class LLMExecution(BaseModel):
     """How LLM requests are made; none of it changes what a run produces, so a resume may change it."""
+
+    model_config = ConfigDict(extra="forbid")
 
     max_retries: int = Field(default=4, ge=0, le=20, description="HTTP retries per request (SDK's own).")
     cache: bool = Field(default=True, description="Reuse stored replies to identical requests.")

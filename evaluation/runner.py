@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from datamodel.run_config import EvalConfig
+from datamodel.run_config import EvalConfig, read_run_config
 from datamodel.tasks import CompositionalTask
 from db import eval_store, store
 from db.models import EvalRun, TrainingRun
@@ -123,7 +123,7 @@ def start_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> int
             kind="eval",
             seed=config.seed,
             n_requested=len(tasks),
-            config=config.stored(),
+            config=config.model_dump(mode="json"),
             versions=package_versions(),
         )
         store.add_tasks(session, run_id, tasks)
@@ -143,7 +143,9 @@ def start_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> int
 def _stored_config(session: Session, eval_run: EvalRun, execution: dict[str, Any]) -> EvalConfig:
     run = store.get_run(session, eval_run.run_id)
     assert run is not None  # the foreign key keeps it
-    return EvalConfig.model_validate({**run.config, **execution})
+    stored = read_run_config(run.config)
+    assert isinstance(stored, EvalConfig)  # the kind column and the config's kind agree
+    return stored.model_copy(update=execution)
 
 
 def _metrics_row(task: CompositionalTask, metrics: EpisodeMetrics, outcome: EpisodeOutcome) -> dict[str, Any]:

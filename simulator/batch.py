@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from composition.seeds import load_seeds
 from composition.world import OfflineWorld
 from datamodel.checks import CheckResult, verdict
-from datamodel.run_config import GenerateConfig
+from datamodel.run_config import EXECUTION_FIELDS, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory
 from db import store
@@ -141,7 +141,7 @@ def prepare_run(
                 kind="generate",
                 seed=config.seed,
                 n_requested=config.n,
-                config=config.content(),
+                config=config.model_dump(mode="json"),
                 versions=package_versions(),
             )
     else:
@@ -202,8 +202,9 @@ def _reopen(
             raise RunError(f"run {run_id} does not exist in this database; `button stats` lists the runs")
         if run.kind != "generate":
             raise RunError(f"run {run_id} is a {run.kind!r} run; only generate runs can be resumed")
-        execution = {"workers": config.workers, "concurrency": config.concurrency, "llm": config.llm}
-        resumed = GenerateConfig.model_validate({**run.config, **execution})
+        stored = read_run_config(run.config)
+        assert isinstance(stored, GenerateConfig)  # the kind column and the config's kind agree
+        resumed = stored.model_copy(update={name: getattr(config, name) for name in EXECUTION_FIELDS})
         store.set_run_status(session, run_id, "running")
     return run_id, resumed
 

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from composition.world import OfflineWorld
 from datamodel.checks import verdict
-from datamodel.models import RoleModel
-from datamodel.run_config import GenerateConfig
+from datamodel.run_config import ForkChange, ForkConfig, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory, Turn
 from db import store
@@ -28,58 +27,11 @@ from simulator.build import episode_clients, llm_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
 
-__all__ = ["ForkChange", "ForkError", "ForkOutcome", "fork_conversation", "run_config"]
-
-
-_ENDPOINT_OPTIONS = ("base_url", "api_key_env", "call_format")
+__all__ = ["ForkError", "ForkOutcome", "fork_conversation", "run_config"]
 
 
 class ForkError(Exception):
     """A fork cannot be made as asked; the message says why and what is allowed."""
-
-
-@dataclass(frozen=True)
-class ForkChange:
-    """The one setting a fork changes (None: kept from the parent's run)."""
-
-    assistant_model: str | None = None
-    user_model: str | None = None
-    tool_model: str | None = None
-    policy: str | None = None
-    parallel: bool | None = None
-    # Where the changed model is served; they qualify a model change, they are not a setting of their own.
-    base_url: str | None = None
-    api_key_env: str | None = None
-    call_format: str | None = None
-
-    def given(self) -> dict[str, Any]:
-        """The settings actually changed (endpoint options included), as stored with the fork's run."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-    def settings(self) -> dict[str, Any]:
-        """The changed settings proper: models, policy, parallel (a fork changes exactly one)."""
-        return {k: v for k, v in self.given().items() if k not in _ENDPOINT_OPTIONS}
-
-    def endpoint(self) -> dict[str, Any]:
-        """Endpoint options of the changed model, as RoleModel fields."""
-        fields = {"base_url": self.base_url, "api_key_env": self.api_key_env, "format": self.call_format}
-        return {k: v for k, v in fields.items() if v is not None}
-
-    def apply(self, config: GenerateConfig) -> GenerateConfig:
-        """The parent's settings with this change; a changed model keeps the role's other settings
-        unless endpoint options are given with it."""
-        roles = dict(config.roles)
-        for role in ("assistant", "user", "tool"):
-            model = getattr(self, f"{role}_model")
-            if model is not None:
-                changed = {"model": RoleModel(model=model).model, **self.endpoint()}
-                roles[role] = RoleModel.model_validate({**config.role(role).model_dump(), **changed})
-        update: dict[str, Any] = {"roles": roles}
-        if self.policy is not None:
-            update["policy"] = self.policy
-        if self.parallel is not None:
-            update["parallel"] = self.parallel
-        return GenerateConfig.model_validate({**config.model_dump(), **update})
 
 
 @dataclass
@@ -94,9 +46,8 @@ class ForkOutcome:
 
 
 def run_config(run: Run) -> GenerateConfig:
-    """The settings a run's conversations were simulated with (a fork run keeps them under 'generate')."""
-    stored = run.config.get("generate", run.config) if run.kind == "fork" else run.config
-    return GenerateConfig.model_validate(stored)
+    """The settings a run's conversations were simulated with, whatever the kind of run."""
+    return read_run_config(run.config).generation()
 
 
 def _check(config: GenerateConfig, change: ForkChange, has_reference: bool) -> None:
@@ -166,15 +117,17 @@ def fork_conversation(
     except ValueError as exc:  # a client that cannot play this task
         raise ForkError(str(exc)) from None
     checks = verify(parent.task, trajectory)
-    run_settings = {
-        "parent_conversation": parent_id,
-        "fork_turn": fork_turn,
-        "change": change.given(),
-        "generate": config.content(),
-    }
+    run_settings = ForkConfig(
+        parent_conversation=parent_id, fork_turn=fork_turn, change=change, generate=config
+    )
     with sessions.begin() as session:
         run_id = store.create_run(
-            session, kind="fork", seed=seed, n_requested=1, config=run_settings, versions=package_versions()
+            session,
+            kind="fork",
+            seed=seed,
+            n_requested=1,
+            config=run_settings.model_dump(mode="json"),
+            versions=package_versions(),
         )
         fork_id = add_fork(
             session,

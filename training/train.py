@@ -14,7 +14,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from training.config import TrainConfig, sft_config
+from training.config import TrainConfig
 from training.data import PreparedData, prepare_examples, to_dataset
 from training.loss_plot import save_loss_plot
 from training.models import ModelPathError, load_model, load_tokenizer, resolve_base_model
@@ -65,12 +65,15 @@ class LossHistory(TrainerCallback):  # type: ignore[misc]
 
 def prepare(config: TrainConfig) -> tuple[Path, Any, PreparedData, PreparedData | None]:
     """Resolve the base model and tokenize the data, before any training: every input error shows here."""
-    checkpoint = resolve_base_model(config.base_model)
+    checkpoint = resolve_base_model(Path(config.base_model))
     tokenizer = load_tokenizer(checkpoint)
     if not tokenizer.chat_template:
         raise ModelPathError(f"base model {config.base_model} has no chat template to render conversations")
-    train_data = prepare_examples(config.data, tokenizer, config.max_length)
-    eval_data = prepare_examples(config.eval_data, tokenizer, config.max_length) if config.eval_data else None
+    if config.data is None:
+        raise ModelPathError("no training data: give --data FILE")
+    max_length = config.max_length or 2048
+    train_data = prepare_examples(Path(config.data), tokenizer, max_length)
+    eval_data = prepare_examples(Path(config.eval_data), tokenizer, max_length) if config.eval_data else None
     return checkpoint, tokenizer, train_data, eval_data
 
 
@@ -111,7 +114,7 @@ def train(
     history = LossHistory()
     trainer = SFTTrainer(
         model=load_model(checkpoint),
-        args=sft_config(config, has_eval=eval_data is not None),
+        args=config,
         train_dataset=to_dataset(train_data),
         eval_dataset=to_dataset(eval_data) if eval_data else None,
         processing_class=tokenizer,
@@ -121,10 +124,11 @@ def train(
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
-    _save(trainer, tokenizer, config.out, config.lora)
+    out = Path(config.output_dir or ".")
+    _save(trainer, tokenizer, out, config.lora)
     losses = [row["loss"] for row in history.rows if "loss" in row]
     return TrainResult(
-        output_dir=config.out,
+        output_dir=out,
         checkpoint=checkpoint,
         n_examples=len(train_data.examples),
         n_dropped=train_data.n_dropped,
@@ -136,7 +140,5 @@ def train(
         steps=int(trainer.state.global_step),
         train_seconds=seconds,
         tokens_seen=int(trainer.state.num_input_tokens_seen or 0),
-        plot=save_loss_plot(history.rows, config.out / LOSS_PLOT)
-        if trainer.is_world_process_zero()
-        else None,
+        plot=save_loss_plot(history.rows, out / LOSS_PLOT) if trainer.is_world_process_zero() else None,
     )

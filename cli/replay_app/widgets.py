@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from cli.render import turn_panel
+from datamodel.run_config import ForkChange
 from datamodel.trajectory import Turn
-from simulator.fork import ForkChange
 
 __all__ = ["FORK_SETTINGS", "ForkRequest", "ForkScreen", "PromptScreen", "TurnView", "change_from"]
 
@@ -32,7 +32,7 @@ FORK_SETTINGS = [
 def change_from(setting: str, model: str) -> ForkChange:
     """The fork change a form choice stands for; ValueError names what is missing."""
     if setting.startswith("policy="):
-        return ForkChange(policy=setting.removeprefix("policy="))
+        return ForkChange.model_validate({"policy": setting.removeprefix("policy=")})
     if setting.startswith("parallel="):
         return ForkChange(parallel=setting == "parallel=on")
     if setting not in ("assistant_model", "user_model", "tool_model"):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from datamodel.run_config import EvalConfig, ForkConfig, GenerateConfig, read_run_config
 from db.engine import (
     DatabaseError,
     alembic_config,
@@ -98,4 +102,80 @@ def test_newer_schema_is_refused_and_left_untouched(db_url: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM runs")).scalar_one() == 1
     assert set(inspect(engine).get_table_names()) >= TABLES
+    engine.dispose()
+
+
+OLD_GENERATE = {
+    "n": 5,
+    "seed": 7,
+    "parallel": False,
+    "roles": {"assistant": {"model": "openai:m", "base_url": "u"}},
+}
+OLD_EVAL = {
+    "assistant": {"model": "hf:/m", "format": "native", "max_tokens": 512, "base_url": None},
+    "label": "m",
+    "n": 3,
+    "max_idle": 2,
+}
+OLD_FORK = {
+    "parent_conversation": 1,
+    "fork_turn": 2,
+    "change": {"policy": "sequential"},
+    "generate": OLD_GENERATE,
+}
+OLD_TRAIN = {
+    "data": "d.jsonl",
+    "out": "models/x",
+    "lr": 3e-3,
+    "epochs": 2.0,
+    "micro_batch": 2,
+    "batch_size": 8,
+}
+
+
+def _insert_runs(connection: Any) -> None:
+    for kind, config in (("generate", OLD_GENERATE), ("eval", OLD_EVAL), ("fork", OLD_FORK)):
+        connection.execute(
+            text(
+                "INSERT INTO runs (kind, status, seed, n_requested, config, versions) "
+                "VALUES (:kind, 'finished', 1, 1, :config, '{}')"
+            ),
+            {"kind": kind, "config": json.dumps(config)},
+        )
+    connection.execute(
+        text(
+            "INSERT INTO training_runs (status, base_model, data_file, data_sha256, config, output_dir) "
+            "VALUES ('finished', 'b', 'd.jsonl', 'x', :config, 'models/x')"
+        ),
+        {"config": json.dumps(OLD_TRAIN)},
+    )
+
+
+def _configs(engine: Any, table: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(text(f"SELECT config FROM {table} ORDER BY id")).scalars().all()
+    return [row if isinstance(row, dict) else json.loads(row) for row in rows]
+
+
+def test_stored_run_configs_are_converted_to_one_shape_and_back(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine, "0005")
+    with engine.begin() as connection:
+        _insert_runs(connection)
+    migrate(engine)
+    generate, evaluation, fork = (read_run_config(c) for c in _configs(engine, "runs"))
+    assert isinstance(generate, GenerateConfig) and generate.seed == 7 and not generate.parallel
+    assert generate.role("assistant").base_url == "u" and generate.role("tool").model == "offline"
+    assert isinstance(evaluation, EvalConfig) and evaluation.model == "hf:/m"
+    assert evaluation.call_format == "native" and evaluation.assistant.max_tokens == 512
+    assert isinstance(fork, ForkConfig) and fork.change.policy == "sequential"
+    assert fork.generation().seed == 7
+    (train,) = _configs(engine, "training_runs")
+    assert train["learning_rate"] == 3e-3 and train["output_dir"] == "models/x"
+    assert train["num_train_epochs"] == 2.0 and train["per_device_train_batch_size"] == 2
+    downgrade(engine, "0005")
+    old_generate, old_eval, old_fork = _configs(engine, "runs")
+    assert old_generate == OLD_GENERATE and old_fork["generate"] == OLD_GENERATE
+    assert old_eval["assistant"]["model"] == "hf:/m" and old_eval["assistant"]["format"] == "native"
+    assert _configs(engine, "training_runs") == [OLD_TRAIN]
     engine.dispose()

@@ -8,16 +8,15 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from cli.run_config import resolve_config
+from cli.generate import read_command
 from datamodel.models import SMOLLM2_PATH, ModelSpec, RoleModel, parse_model
 from roles.clients import llm_model_info
 
 RUN_YAML = """\
 n: 7
 concurrency: 8
-max_retries: 6
-cache_dir: /tmp/somewhere
-budget: {tokens: 5000, usd: 1.5, price_in: 0.15, price_out: 0.6}
+llm: {max_retries: 6, cache_dir: /tmp/somewhere, budget_tokens: 5000, budget_usd: 1.5, price_in: 0.15}
+endpoint: {temperature: 0.5}
 roles:
   assistant:
     {model: "openai:qwen2.5-7b", base_url: "http://localhost:8000/v1", format: native, temperature: 0.2}
@@ -61,14 +60,16 @@ def _write(tmp_path: Path) -> Path:
 
 
 def test_file_sets_everything_and_flags_override(tmp_path: Path) -> None:
-    given = {"concurrency": 64, "temperature": 0.9, "workers": 2}
-    config = resolve_config(_write(tmp_path), given, {"n": 600, "seed": 3})
+    flags = ["--config", str(_write(tmp_path)), "--seed", "3", "--concurrency", "64", "--workers", "2"]
+    config = read_command([*flags, "--temperature", "0.9", "--roles.user.temperature", "0.1"]).run_config()
     assert (config.n, config.seed, config.concurrency, config.workers) == (7, 3, 64, 2)  # LLM runs shard too
     assistant = config.role("assistant")
     assert assistant.format == "native" and assistant.base_url == "http://localhost:8000/v1"
-    assert assistant.temperature == 0.9 and config.role("user").temperature == 0.9
+    # --temperature sets the endpoint default, which a role's own setting (file or flag) overrides
+    assert assistant.temperature == 0.2 and config.role("user").temperature == 0.1
+    assert config.role("composer").temperature == 0.9
     assert config.role("user").api_key_env == "MY_KEY" and config.role("tool").model == "offline"
-    assert config.role("composer").model == "openai:gpt-4o-mini"  # accepted now, used by later stages
+    assert config.role("composer").model == "openai:gpt-4o-mini"
     llm = config.llm
     assert (llm.max_retries, llm.cache_dir, llm.budget_tokens, llm.budget_usd) == (
         6,
@@ -76,23 +77,31 @@ def test_file_sets_everything_and_flags_override(tmp_path: Path) -> None:
         5000,
         1.5,
     )
-    assert "llm" not in config.content() and "concurrency" not in config.content()
-    assert config.content()["roles"]["assistant"]["model"] == "openai:qwen2.5-7b"
+    assert config.model_dump(mode="json")["roles"]["assistant"]["model"] == "openai:qwen2.5-7b"
 
 
 def test_call_format_alias_and_flag() -> None:
     assert RoleModel(format="button-tags").format == "button"  # type: ignore[arg-type]
-    config = resolve_config(None, {"assistant_model": "openai:x", "call_format": "native"}, {})
+    config = read_command(["--assistant-model", "openai:x", "--call-format", "native"]).run_config()
     assert config.role("assistant").format == "native" and config.uses_llm
+
+
+def test_environment_variables_never_set_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEED", "9")
+    monkeypatch.setenv("N", "3")
+    config = read_command([]).run_config()
+    assert (config.seed, config.n) == (0, 600)
 
 
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("roles: {critic: {model: offline}}", "unknown role"),
+        ("roles: {critic: {model: offline}}", "unknown key 'roles.critic'"),
         ("- a list", "must be a mapping"),
         ("roles: {assistant: {model: gpt4}}", "openai:MODEL"),
-        ("budget: {dollars: 3}", "unknown budget key"),
+        ("llm: {dollars: 3}", "unknown key 'llm.dollars'"),
+        ("budget: {usd: 3}", "unknown key 'budget'"),
+        ("max_turn: 3", "unknown key 'max_turn'"),
     ],
 )
 def test_bad_config_files_get_one_clear_line(tmp_path: Path, text: str, needle: str) -> None:

@@ -57,7 +57,7 @@ def test_fork_errors_are_one_line(db_copy: str, parallel_id: int, scalar: Scalar
         (["--fork-at", "1"], "needs one setting to change"),
         (["--policy", "sequential"], "give --fork-at K too"),
         (["--fork-at", "1", "--policy", "sequential", "--no-parallel"], "changes one setting"),
-        (["--fork-at", "1", "--policy", "greedy"], "unknown assistant policy"),
+        (["--fork-at", "1", "--policy", "greedy"], "invalid --policy: Input should be 'plan'"),
     ]
     for extra, message in cases:
         code, out = button("replay", str(parallel_id), *extra, "--db", db_copy)

@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-import pytest
-
-from cli.run_config import resolve_config
+from cli.generate import read_command
 from composition.world import OfflineWorld
-from datamodel.run_config import GenerateConfig
+from datamodel.run_config import GenerateConfig, read_run_config
 from roles.offline import OfflineUserClient
 from roles.scripted import ScriptedChatCompletionClient
 from simulator.build import episode_clients
@@ -34,32 +32,36 @@ def test_file_sets_bottom_up_and_flags_override_single_keys(tmp_path: Path) -> N
         "source: llm\nbottom_up: {seeds: my_seeds.jsonl, n_expansions: 3}\nroles:\n"
         + "".join(f"  {role}: {{model: 'openai:m'}}\n" for role in LLM_ROLES)
     )
-    config = resolve_config(path, {"n_expansions": 1, "dedup_threshold": 0.9}, {})
+    config = read_command(
+        ["--config", str(path), "--n-expansions", "1", "--dedup-threshold", "0.9"]
+    ).run_config()
     assert config.source == "llm"
     assert config.bottom_up.seeds == Path("my_seeds.jsonl")
     assert (config.bottom_up.n_expansions, config.bottom_up.dedup_threshold) == (1, 0.9)
 
 
 def test_llm_source_names_the_roles_it_lacks() -> None:
-    with pytest.raises(ValueError, match=r"needs an LLM for the judge, tool role\(s\): give --judge-model"):
-        resolve_config(
-            None, {"source": "llm", "composer_model": "openai:m", "assistant_model": "openai:m"}, {}
-        )
+    config = GenerateConfig(
+        source="llm", roles={"composer": {"model": "openai:m"}, "assistant": {"model": "openai:m"}}
+    )  # type: ignore[arg-type]
+    assert config.missing_llm_roles() == ["judge", "tool"]
 
 
 def test_user_may_stay_offline_and_world_source_needs_nothing() -> None:
-    given = {"source": "llm", **{f"{role}_model": "openai:m" for role in LLM_ROLES}}
-    assert resolve_config(None, given, {}).role("user").spec.is_llm is False
-    assert resolve_config(None, {}, {}).missing_llm_roles() == []
+    flags = [arg for role in LLM_ROLES for arg in (f"--{role}-model", "openai:m")]
+    assert read_command(["--source", "llm", *flags]).run_config().role("user").spec.is_llm is False
+    assert read_command([]).run_config().missing_llm_roles() == []
 
 
 def test_stored_content_round_trips_through_json() -> None:
     config = GenerateConfig(
-        source="llm", roles=LLM_ROLES, bottom_up={"n_expansions": 1, "seeds": "my_seeds.jsonl"}  # type: ignore[arg-type]
+        source="llm",
+        roles=LLM_ROLES,
+        bottom_up={"n_expansions": 1, "seeds": "my_seeds.jsonl"},  # type: ignore[arg-type]
     )
-    content = config.content()
-    assert content["bottom_up"]["seeds"] == "my_seeds.jsonl"
-    assert GenerateConfig.model_validate(content).content() == content
+    stored = config.model_dump(mode="json")
+    assert stored["kind"] == "generate" and stored["bottom_up"]["seeds"] == "my_seeds.jsonl"
+    assert read_run_config(stored) == config
 
 
 def test_task_without_reference_gets_no_offline_assistant() -> None:

@@ -16,6 +16,7 @@ from cli import app
 from db.engine import make_engine, session_factory
 from db.models import TrainingRun
 from tests.conftest import load_test_module
+from training.config import TrainConfig
 from training.data import file_sha256
 
 tiny = load_test_module("button_tests_tiny_lm", Path(__file__).with_name("tiny_lm.py"))
@@ -67,7 +68,8 @@ def test_loss_falls_over_a_few_steps_and_the_run_is_recorded(trained: dict[str, 
     manifest = run.data_manifest or {}
     assert manifest.get("format") == "button" and len(manifest.get("conversation_ids", [])) == 20
     assert run.n_examples and run.n_examples + (run.n_dropped or 0) == 20
-    assert run.config["lr"] == 3e-3 and run.config["max_steps"] == 8
+    assert run.config["learning_rate"] == 3e-3 and run.config["max_steps"] == 8
+    assert TrainConfig(**run.config).learning_rate == 3e-3  # read back by the class that wrote it
     assert run.output_dir == str(trained["out"])
     assert "training run 1" in trained["output"]
 

@@ -1,0 +1,112 @@
+"""Command-line flags and `--config` YAML files, both derived from a config class by pydantic-settings.
+
+A config class (datamodel/run_config.py) declares every setting once, with its default and help. Its
+fields become flags (`max_turns` → `--max-turns`, nested `roles.assistant.model` →
+`--roles.assistant.model`), with the short forms a command lists in `shortcuts` (`--assistant-model`).
+A YAML file has the config's own shape; it is validated against the class first, so a mistyped key is an
+error that names it, then the flags given on the command line are laid over it. Environment variables
+are not read: a stray `SEED` in the shell must not change a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings, CliApp, CliSettingsSource
+
+__all__ = ["ConfigFileError", "describe_validation_error", "load_config_file", "parse_command"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigFileError(ValueError):
+    """A `--config` file that cannot be used; the message names the file and what is wrong."""
+
+
+def _flag(location: Sequence[int | str]) -> str:
+    return "--" + ".".join(str(part).replace("_", "-") for part in location)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """The first problem of a ValidationError as one line naming the flag, e.g. `invalid --n: ...`."""
+    first = error.errors()[0]
+    where = _flag(first["loc"]) if first["loc"] else "input"
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting {where}"
+    return f"invalid {where}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _key(location: Sequence[int | str]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def load_config_file(path: Path, model: type[BaseModel]) -> dict[str, Any]:
+    """A YAML file's settings, checked against `model`: every key must be one of its settings."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read --config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"--config {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"--config {path} must be a mapping of settings, got {type(data).__name__}")
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            if problem["type"] == "extra_forbidden":
+                raise ConfigFileError(
+                    f"--config {path}: unknown key {_key(problem['loc'])!r} (docs/cli.md lists the settings)"
+                ) from None
+        first = exc.errors()[0]
+        if first["type"] != "missing":  # a required setting may still come from a flag
+            raise ConfigFileError(
+                f"--config {path}: {_key(first['loc'])}: {first['msg']} (got {first.get('input')!r})"
+            ) from None
+    return data
+
+
+def parse_command(
+    model: type[M],
+    args: Sequence[str],
+    *,
+    prog: str,
+    shortcuts: Mapping[str, str | list[str]] | None = None,
+    file_settings: Mapping[str, Any] | None = None,
+) -> M:
+    """`model` from the command line laid over `file_settings` (a `--config` file's), over the defaults.
+
+    Raises pydantic's ValidationError for a bad value and pydantic-settings' SettingsError for arguments
+    argparse refuses; `--help` prints the help and exits.
+    """
+    # CliSettingsSource is typed for BaseSettings, and documented for any model: a plain BaseModel keeps
+    # pydantic-settings from reading environment variables into a run's settings.
+    source: CliSettingsSource[Any] = CliSettingsSource(
+        cast(type[BaseSettings], model),
+        cli_prog_name=prog,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
+        cli_avoid_json=True,
+        cli_hide_none_type=True,
+        cli_exit_on_error=False,
+        cli_shortcuts=dict(shortcuts or {}),
+    )
+    arguments = _long_one_letter_flags(model, args)
+    return CliApp.run(model, cli_args=arguments, cli_settings_source=source, **dict(file_settings or {}))
+
+
+def _long_one_letter_flags(model: type[BaseModel], args: Sequence[str]) -> list[str]:
+    """`--n 600` as `-n 600`: pydantic-settings spells a one-letter setting with one dash, while our
+    docs, scripts and Makefile have always written `--n`; both are accepted."""
+    long = {f"--{name}": f"-{name}" for name in model.model_fields if len(name) == 1}
+    out = []
+    for arg in args:
+        flag, equals, value = arg.partition("=")
+        out.append(long[flag] + equals + value if flag in long else arg)
+    return out
