@@ -35,7 +35,7 @@ from rich.table import Table
 
 from composition.world import OfflineWorld
 from datamodel.tasks import FunctionSpec
-from roles.hf_client import HFChatCompletionClient, LoadedModel, PrefixKVCache, load_model
+from roles.hf_client import HFChatCompletionClient, LoadedModel, PrefixKVCache, loaded_model
 from roles.prompts import button_system_prompt
 
 DEFAULT_MODEL = ".models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -153,7 +153,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     console = Console()
-    loaded = load_model(args.model)
+    loaded = loaded_model(args.model)
     warm = HFChatCompletionClient(loaded, max_new_tokens=2, prefix_cache=False)
     asyncio.run(warm.create([UserMessage(content="hi", source="user")]))  # first-call setup, untimed
     console.print(f"{TURNS} turns, alternating without and with the prefix cache ...")

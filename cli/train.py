@@ -60,8 +60,8 @@ def chat(
     max_new_tokens: Annotated[int, typer.Option(help="Most tokens in the reply.")] = 200,
 ) -> None:
     """Ask a saved model one question (greedy), optionally with the tools of an exported conversation."""
+    from roles.local_models import ModelPathError, generate_reply
     from training.data import DataError, read_records
-    from training.models import ModelPathError, generate_reply
 
     messages: list[dict[str, Any]] = []
     try:

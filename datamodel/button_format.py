@@ -18,9 +18,12 @@ from datamodel.trajectory import AssistantTurn, ToolTurn
 __all__ = [
     "ParsedAssistant",
     "ParsedCall",
+    "called_names",
     "parse_assistant_text",
     "parse_call_list",
     "render_assistant_text",
+    "render_call_block",
+    "render_final_block",
     "render_tool_results",
 ]
 
@@ -106,14 +109,37 @@ def parse_assistant_text(text: str) -> ParsedAssistant:
         return ParsedAssistant(content=content, error=str(exc))
 
 
+def called_names(text: str) -> list[str]:
+    """The names of the functions the `<call>` blocks of a text call, in order; a block that does not
+    parse names nothing."""
+    names: list[str] = []
+    for block in _BLOCK.finditer(text):
+        if block.group(1) == "call":
+            try:
+                names.extend(call.name for call in parse_call_list(block.group(2)))
+            except ValueError:
+                continue
+    return names
+
+
+def render_call_block(calls: list[tuple[str, dict[str, Any]]]) -> str:
+    """The `<call>` block of (name, arguments) pairs."""
+    items = [{"name": name, "arguments": arguments} for name, arguments in calls]
+    return f"<call>{json.dumps(items, ensure_ascii=False)}</call>"
+
+
+def render_final_block(answer: str) -> str:
+    """The `<final>` block of an answer."""
+    return f"<final>{answer}</final>"
+
+
 def render_assistant_text(turn: AssistantTurn) -> str:
     """The BUTTON text of a turn: content, then the `<call>` or `<final>` block (hints never included)."""
     parts = [turn.content.strip()] if turn.content.strip() else []
     if turn.tool_calls:
-        calls = [{"name": c.name, "arguments": c.arguments} for c in turn.tool_calls]
-        parts.append(f"<call>{json.dumps(calls, ensure_ascii=False)}</call>")
+        parts.append(render_call_block([(c.name, c.arguments) for c in turn.tool_calls]))
     elif turn.final_answer is not None:
-        parts.append(f"<final>{turn.final_answer}</final>")
+        parts.append(render_final_block(turn.final_answer))
     return "\n".join(parts)
 
 

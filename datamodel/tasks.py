@@ -154,12 +154,9 @@ class FunctionSpec(BaseModel):
         return state
 
     def to_openai_tool(self) -> dict[str, Any]:
-        """The OpenAI tools-API dict, converted by langchain-core from this spec."""
-        from langchain_core.utils.function_calling import convert_to_openai_tool
-
-        return convert_to_openai_tool(
-            {"name": self.name, "description": self.description, "parameters": self.parameters}
-        )
+        """The OpenAI tools-API dict of this spec: its name, description and parameters schema."""
+        function = {"name": self.name, "description": self.description, "parameters": self.parameters}
+        return {"type": "function", "function": function}
 
     def listing(self) -> dict[str, Any]:
         """The BUTTON-style listing: name, description, parameters, required, responses."""

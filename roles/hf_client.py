@@ -37,6 +37,9 @@ from autogen_core.models import (
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
+from datamodel.button_format import render_call_block
+from roles.local_models import load_model, load_tokenizer, resolve_base_model
+
 __all__ = [
     "HF_MODEL_INFO",
     "MIN_REUSED_PREFIX",
@@ -44,7 +47,7 @@ __all__ = [
     "HFChatCompletionClient",
     "LoadedModel",
     "PrefixKVCache",
-    "load_model",
+    "loaded_model",
     "to_chat",
 ]
 
@@ -146,21 +149,18 @@ class LoadedModel:
     prefix_cache: PrefixKVCache = field(default_factory=PrefixKVCache)
 
 
-def load_model(path: str) -> LoadedModel:
-    """Load once per process; a `.gguf` path is dequantized by transformers (needs the gguf package)."""
+def loaded_model(path: str) -> LoadedModel:
+    """The model at `path` loaded once per process, through the one loader of local models
+    (roles/local_models.py: a `.gguf` is converted once to a plain float checkpoint and cached)."""
     with _LOAD_LOCK:
         if path not in _LOADED:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
             target = Path(path)
             if not target.exists():
                 hint = " (run `make model`)" if target.suffix == ".gguf" else ""
                 raise FileNotFoundError(f"no model at {path}{hint}")
-            kwargs = {"gguf_file": target.name} if target.suffix == ".gguf" else {}
-            folder = str(target.parent if kwargs else target)
-            tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(folder, **kwargs).eval()
-            _LOADED[path] = LoadedModel(model, tokenizer, threading.Lock())
+            checkpoint = resolve_base_model(target)
+            model = load_model(checkpoint).eval()
+            _LOADED[path] = LoadedModel(model, load_tokenizer(checkpoint), threading.Lock())
         return _LOADED[path]
 
 
@@ -175,8 +175,8 @@ def to_chat(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
         elif isinstance(message, AssistantMessage):
             content = message.content
             if not isinstance(content, str):  # native calls written back as BUTTON text
-                calls = [{"name": c.name, "arguments": json.loads(c.arguments or "{}")} for c in content]
-                content = f"{message.thought or ''}\n<call>{json.dumps(calls)}</call>".strip()
+                calls = [(c.name, json.loads(c.arguments or "{}")) for c in content]
+                content = f"{message.thought or ''}\n{render_call_block(calls)}".strip()
             chat.append({"role": "assistant", "content": content})
         else:
             chat.append({"role": "user", "content": str(message.content)})
@@ -220,7 +220,7 @@ class HFChatCompletionClient(ChatCompletionClient):
         prefix_cache: bool = True,
     ) -> HFChatCompletionClient:
         return cls(
-            load_model(path),
+            loaded_model(path),
             max_new_tokens=max_new_tokens,
             temperature=temperature,
             prefix_cache=prefix_cache,

@@ -19,6 +19,7 @@ from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage
 from autogen_core.tools import Tool, ToolSchema
 
 from composition.logic import LogicError, apply_logic, render_value
+from datamodel.button_format import render_final_block
 from datamodel.tasks import CompositionalTask, LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 from toolmock.offline import Executor, execute_request
@@ -33,7 +34,7 @@ __all__ = [
 
 CLARIFICATION_REPLY = "Please go ahead with what you have."
 ASSISTANT_POLICIES = ("plan", "sequential")
-_GIVE_UP = "<final>Sorry, I could not complete your request.</final>"
+_GIVE_UP = render_final_block("Sorry, I could not complete your request.")
 _CALL_ID = re.compile(r"^call_s(\d+)_\d+$")
 
 
@@ -141,7 +142,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             if all(s.subtask in values for s in self._reference.steps):
                 answer = render_value(_answer(self._reference, values))
                 observed = _observation(progress.outputs)
-                return f"{observed}\nAll steps are done.\n<final>The answer is {answer}.</final>"
+                return f"{observed}\nAll steps are done.\n{render_final_block(f'The answer is {answer}.')}"
             ready = [s for s in self._reference.steps if self._is_ready(s, values, progress.issued)]
         except (LogicError, KeyError, TypeError) as exc:
             return f"I could not combine the results ({exc}).\n{_GIVE_UP}"

@@ -22,7 +22,7 @@ import yaml
 from transformers.trainer_utils import SaveStrategy, SchedulerType
 from trl import SFTConfig, TrlParser
 
-from training.models import DEFAULT_BASE_MODEL
+from roles.local_models import DEFAULT_BASE_MODEL
 
 __all__ = ["TrainConfig", "parse_train_args", "world_size"]
 

@@ -27,6 +27,7 @@ __all__ = [
     "file_sha256",
     "prepare_examples",
     "read_manifest",
+    "read_json_lines",
     "read_records",
     "to_dataset",
     "truncate_at_turn",
@@ -83,8 +84,9 @@ def _parse_tools(tools: Any, where: str) -> list[dict[str, Any]] | None:
     return tools or None
 
 
-def read_records(path: Path) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]] | None]]:
-    """(messages, tools) per non-blank line; a line that is not a messages record is an error naming it."""
+def read_json_lines(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, record) per non-blank line of an export; `where` is "FILE line N" for messages. A missing
+    file or a line that is not JSON is a DataError naming it."""
     if not path.is_file():
         raise DataError(
             f"training data {path} does not exist (expected a JSON Lines file from `button export`)"
@@ -95,13 +97,18 @@ def read_records(path: Path) -> Iterator[tuple[list[dict[str, Any]], list[dict[s
                 continue
             where = f"{path} line {number}"
             try:
-                record = json.loads(line)
+                yield where, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: not JSON ({exc.msg})") from None
-            messages = record.get("messages") if isinstance(record, dict) else None
-            if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-                raise DataError(f'{where}: expected {{"messages": [{{"role": ..., "content": ...}}, ...]}}')
-            yield messages, _parse_tools(record.get("tools"), where)
+
+
+def read_records(path: Path) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]] | None]]:
+    """(messages, tools) per record; a line that is not a messages record is an error naming it."""
+    for where, record in read_json_lines(path):
+        messages = record.get("messages") if isinstance(record, dict) else None
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            raise DataError(f'{where}: expected {{"messages": [{{"role": ..., "content": ...}}, ...]}}')
+        yield messages, _parse_tools(record.get("tools"), where)
 
 
 def truncate_at_turn(masked: MaskedConversation, max_length: int) -> MaskedConversation | None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import store
+from db.errors import masked_url
 from training.export_config import ExportConfig
 from training.formats import FORMATS
-from training.manifest import RecordSink, masked_url, write_manifest
+from training.manifest import RecordSink, write_manifest
 from training.split import SPLITS, split_of
 from training.summary import ExportStats
 

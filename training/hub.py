@@ -7,7 +7,6 @@ one struct and fill the keys a call did not use with nulls (notes/stack.md 3.4).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,11 @@ from datasets import Dataset, DatasetDict, Features, Json, List, Value
 from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
 
 from training.card import dataset_card
+from training.data import read_json_lines
 from training.export_config import ExportConfig
 from training.summary import ExportStats
 
-__all__ = ["hub_features", "read_records", "write_hub_dataset"]
+__all__ = ["hub_features", "write_hub_dataset"]
 
 
 def hub_features(record: dict[str, Any]) -> Features:
@@ -37,16 +37,13 @@ def hub_features(record: dict[str, Any]) -> Features:
     return Features(columns)
 
 
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSON Lines export, one at a time."""
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            yield json.loads(line)
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    return (record for _where, record in read_json_lines(path))
 
 
 def _first_record(files: dict[str | None, Path]) -> dict[str, Any]:
     for path in files.values():
-        for record in read_records(path):
+        for record in _records(path):
             return record
     raise ValueError("no records to describe: every export file is empty")
 
@@ -59,7 +56,7 @@ def write_hub_dataset(
     features = hub_features(_first_record(files))
     splits = DatasetDict(
         {
-            split or "train": Dataset.from_list(list(read_records(path)), features=features)
+            split or "train": Dataset.from_list(list(_records(path)), features=features)
             for split, path in files.items()
         }
     )

@@ -15,14 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.engine import URL, make_url
-
-__all__ = ["RecordSink", "manifest_path", "masked_url", "write_manifest"]
-
-
-def masked_url(url: str | URL) -> str:
-    """The database URL with any password replaced by ***, safe to write into a file people share."""
-    return make_url(url).render_as_string(hide_password=True)
+__all__ = ["RecordSink", "manifest_path", "write_manifest"]
 
 
 def manifest_path(path: Path) -> Path:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from datamodel.button_format import called_names
 
 __all__ = [
     "IGNORE_INDEX",
@@ -36,7 +37,6 @@ __all__ = [
 ]
 
 IGNORE_INDEX = -100
-_CALL_BLOCK = re.compile(r"<call>(.*?)</call>", re.DOTALL)
 
 
 class MaskError(ValueError):
@@ -87,14 +87,7 @@ def call_names(message: dict[str, Any]) -> list[str]:
             names.append(str(function["name"]))
     content = message.get("content")
     if isinstance(content, str):
-        for block in _CALL_BLOCK.findall(content):
-            try:
-                calls = json.loads(block)
-            except json.JSONDecodeError:
-                continue
-            for call in calls if isinstance(calls, list) else [calls]:
-                if isinstance(call, dict) and call.get("name"):
-                    names.append(str(call["name"]))
+        names.extend(called_names(content))
     return names
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.store import create_training_run, finish_training_run
+from roles.local_models import ModelPathError
 from training.config import TrainConfig
 from training.data import DataError, PreparedData, file_sha256, read_manifest
 from training.masks import MaskError
-from training.models import ModelPathError
 from training.train import TrainResult, prepare, train
 
 __all__ = ["Prepared", "TrainingError", "prepare_training", "train_recorded"]

@@ -14,10 +14,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from roles.local_models import ModelPathError, load_model, load_tokenizer, resolve_base_model
 from training.config import TrainConfig
 from training.data import PreparedData, prepare_examples, to_dataset
 from training.loss_plot import save_loss_plot
-from training.models import ModelPathError, load_model, load_tokenizer, resolve_base_model
 
 __all__ = ["LOSS_PLOT", "LossHistory", "TrainResult", "prepare", "train"]
 

@@ -2,7 +2,7 @@
 
 Every failure is a `ReplyError` whose message is written for the model: it goes back verbatim as the
 feedback of the next attempt. JSON is parsed strictly (`json.loads` semantics), never partially: a
-truncated object must fail, not parse into half an answer (the langchain-core partial-JSON pitfall).
+truncated object must fail, not parse into half an answer (the pitfall of lenient partial-JSON parsers).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from conftest import N_TASKS  # noqa: F401  (puts this folder on sys.path first)
 from typer.testing import CliRunner
 
 from cli import app
-from roles.hf_client import HFChatCompletionClient, load_model, to_chat
+from roles.hf_client import HFChatCompletionClient, loaded_model, to_chat
 from tests.conftest import load_test_module
 
 
@@ -45,7 +45,7 @@ def test_replies_with_text_and_counts_tokens(tiny_checkpoint: Path) -> None:
     assert isinstance(result.content, str) and result.finish_reason == "stop"
     assert result.usage.prompt_tokens > 0 and 0 < result.usage.completion_tokens <= 6
     assert client.total_usage().prompt_tokens == result.usage.prompt_tokens
-    assert load_model(str(tiny_checkpoint)) is load_model(str(tiny_checkpoint))  # loaded once
+    assert loaded_model(str(tiny_checkpoint)) is loaded_model(str(tiny_checkpoint))  # loaded once
 
 
 def test_native_calls_are_written_back_as_button_text() -> None:

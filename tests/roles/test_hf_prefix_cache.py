@@ -23,7 +23,7 @@ from autogen_core.models import (
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
 from transformers.cache_utils import DynamicCache
 
-from roles.hf_client import HFChatCompletionClient, LoadedModel, PrefixKVCache, load_model
+from roles.hf_client import HFChatCompletionClient, LoadedModel, PrefixKVCache, loaded_model
 from tests.conftest import load_test_module
 
 SYSTEM = (
@@ -64,7 +64,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def fresh(path: Path) -> LoadedModel:
     """The process-wide model with an empty cache of its own, so tests never see each other's entries."""
-    return dataclasses.replace(load_model(str(path)), prefix_cache=PrefixKVCache())
+    return dataclasses.replace(loaded_model(str(path)), prefix_cache=PrefixKVCache())
 
 
 def opening(system: str = SYSTEM) -> list[LLMMessage]:

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from cli.generate import read_command
 from composition.world import OfflineWorld
+from datamodel.models import Roles
 from datamodel.run_config import GenerateConfig, read_run_config
 from roles.offline import OfflineUserClient
 from roles.scripted import ScriptedChatCompletionClient
@@ -41,9 +42,8 @@ def test_file_sets_bottom_up_and_flags_override_single_keys(tmp_path: Path) -> N
 
 
 def test_llm_source_names_the_roles_it_lacks() -> None:
-    config = GenerateConfig(
-        source="llm", roles={"composer": {"model": "openai:m"}, "assistant": {"model": "openai:m"}}
-    )  # type: ignore[arg-type]
+    roles = Roles.model_validate({"composer": {"model": "openai:m"}, "assistant": {"model": "openai:m"}})
+    config = GenerateConfig(source="llm", roles=roles)
     assert config.missing_llm_roles() == ["judge", "tool"]
 
 
@@ -54,10 +54,8 @@ def test_user_may_stay_offline_and_world_source_needs_nothing() -> None:
 
 
 def test_stored_content_round_trips_through_json() -> None:
-    config = GenerateConfig(
-        source="llm",
-        roles=LLM_ROLES,
-        bottom_up={"n_expansions": 1, "seeds": "my_seeds.jsonl"},  # type: ignore[arg-type]
+    config = GenerateConfig.model_validate(
+        {"source": "llm", "roles": LLM_ROLES, "bottom_up": {"n_expansions": 1, "seeds": "my_seeds.jsonl"}}
     )
     stored = config.model_dump(mode="json")
     assert stored["kind"] == "generate" and stored["bottom_up"]["seeds"] == "my_seeds.jsonl"

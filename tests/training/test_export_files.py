@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 from cli import app
 from datamodel.tasks import Strategy
 from db import store
+from db.errors import masked_url
 from tests.conftest import load_test_module
 from training.export import ExportError, export_dataset
 from training.export_config import ExportConfig
-from training.manifest import manifest_path, masked_url
+from training.manifest import manifest_path
 from training.split import split_of
 
 data = load_test_module("button_tests_export_data", Path(__file__).with_name("export_data.py"))

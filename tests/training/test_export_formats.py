@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from datamodel.button_format import parse_assistant_text
 from db import store
 from db.store import StoredConversation
-from roles.prompts import hint_block
+from roles.prompts import hint_block, native_system_prompt
 from tests.conftest import load_test_module
 from training.formats import FORMATS, expected_exchanges
 
@@ -123,3 +124,17 @@ def test_hermes_shape(conversations: list[StoredConversation]) -> None:
         assert "<tools>" in record["messages"][0]["content"]
         tools = [m["content"] for m in record["messages"] if m["role"] == "tool"]
         assert tools and all(t.startswith("<tool_response>\n") for t in tools)
+
+
+@pytest.mark.parametrize("fmt", ["openai", "trl"])
+def test_native_formats_teach_what_a_native_assistant_is_asked_at_run_time(
+    fmt: str, conversations: list[StoredConversation]
+) -> None:
+    """A model trained on a native export meets the same system prompt at `button eval --call-format
+    native`, and its final answers parse there as final answers."""
+    for conversation in conversations:
+        messages = _record(fmt, conversation)["messages"]
+        assert messages[0]["content"] == native_system_prompt(conversation.trajectory.parallel)
+        answer = conversation.trajectory.final_answer
+        if answer is not None:
+            assert parse_assistant_text(messages[-1]["content"]).final == answer.strip()

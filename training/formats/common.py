@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from datamodel.button_format import ParsedCall
+from datamodel.button_format import ParsedCall, render_final_block
 from datamodel.tasks import FunctionSpec
 from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory
 
@@ -21,22 +21,9 @@ __all__ = [
     "assistant_reply",
     "dumps",
     "expected_exchanges",
-    "native_system_prompt",
     "openai_tools",
     "result_payload",
 ]
-
-_NATIVE_RULES = (
-    "You are a capable assistant who solves the user's request by calling the functions you are given. "
-    "Before calling, say briefly what you plan or what you learned; call only the functions provided, with "
-    "arguments that fit their parameters; when you have everything you need, answer the user directly. "
-    "If something essential is missing, ask the user."
-)
-# The BUTTON prompt's parallel sentences speak of <call> lists; native formats carry calls as structure.
-_NATIVE_PARALLEL = {
-    True: "You may make several independent calls at once; their results come back together.",
-    False: "Make one call at a time and wait for its result before the next.",
-}
 
 
 @dataclass(frozen=True)
@@ -70,30 +57,14 @@ def expected_exchanges(trajectory: Trajectory) -> list[ParsedExchange]:
 
 
 def assistant_reply(turn: AssistantTurn) -> str:
-    """An assistant turn's plain text in native formats: its plan/thought, then the final answer if any."""
-    parts = [text.strip() for text in (turn.content, turn.final_answer or "") if text.strip()]
+    """An assistant turn's text in native formats: its plan/thought, then the final answer in its
+    `<final>` block, as the native system prompt asks (calls travel as structure beside it)."""
+    parts = [turn.content.strip()] if turn.content.strip() else []
+    if turn.final_answer is not None and turn.final_answer.strip():
+        parts.append(render_final_block(turn.final_answer.strip()))
     return "\n".join(parts)
 
 
-def native_system_prompt(parallel: bool) -> str:
-    """The system prompt of formats whose tools travel beside the messages (no tag rules, no hints)."""
-    return f"{_NATIVE_RULES} {_NATIVE_PARALLEL[parallel]}"
-
-
-_TOOL_CACHE: dict[int, tuple[FunctionSpec, dict[str, Any]]] = {}
-
-
 def openai_tools(functions: Sequence[FunctionSpec]) -> list[dict[str, Any]]:
-    """The OpenAI tool dicts of a task's functions (FunctionSpec.to_openai_tool), converted once per spec:
-    langchain's conversion costs more than the rest of a record, and the store hands out one FunctionSpec
-    object per distinct spec. The cache keeps each spec alive, so its id cannot be reused while cached.
-    The dicts are shared between records: read them, never edit them."""
-    tools = []
-    for spec in functions:
-        entry = _TOOL_CACHE.get(id(spec))
-        if entry is None or entry[0] is not spec:
-            if len(_TOOL_CACHE) >= 20_000:
-                _TOOL_CACHE.clear()
-            entry = _TOOL_CACHE[id(spec)] = (spec, spec.to_openai_tool())
-        tools.append(entry[1])
-    return tools
+    """The OpenAI tool dicts of a task's functions (FunctionSpec.to_openai_tool)."""
+    return [spec.to_openai_tool() for spec in functions]

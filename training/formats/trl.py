@@ -14,11 +14,11 @@ from typing import Any
 from datamodel.button_format import ParsedCall
 from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, UserTurn
 from db.store import StoredConversation
+from roles.prompts import native_system_prompt
 from training.formats.common import (
     ParsedExchange,
     assistant_reply,
     dumps,
-    native_system_prompt,
     openai_tools,
     result_payload,
 )

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import torch
 
+from roles import local_models as models
+from roles.local_models import ModelPathError, load_model, load_tokenizer, resolve_base_model
 from tests.conftest import load_test_module
-from training import models
-from training.models import ModelPathError, load_model, load_tokenizer, resolve_base_model
 
-tiny = load_test_module("button_tests_tiny_lm", Path(__file__).with_name("tiny_lm.py"))
+tiny = load_test_module("button_tests_tiny_lm", Path(__file__).parents[1] / "training" / "tiny_lm.py")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -1,4 +1,5 @@
-"""Base models for fine-tuning: a checkpoint directory as is, a GGUF file converted once to a plain model.
+"""Local models, loaded one way for inference (roles/hf_client.py) and fine-tuning (training/): a checkpoint
+directory as is, a GGUF file converted once to a plain model.
 
 A GGUF-loaded model is dequantized to float at load, yet transformers still flags it as GGUF-quantized:
 it cannot be saved and Trainer refuses to fine-tune it, fully or with LoRA. So a GGUF base is rebuilt as
@@ -14,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from datamodel.models import SMOLLM2_PATH
+
 __all__ = [
     "DEFAULT_BASE_MODEL",
     "LOGIT_TOLERANCE",
@@ -27,7 +30,7 @@ __all__ = [
     "resolve_base_model",
 ]
 
-DEFAULT_BASE_MODEL = Path(".models/smollm2")
+DEFAULT_BASE_MODEL = SMOLLM2_PATH.parent  # the folder `make model` fills
 LOGIT_TOLERANCE = 1e-3
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
 _SOURCE_FILE = "converted_from.json"
