@@ -1,4 +1,9 @@
-"""The Typer application, its consoles, and the one place where errors become a clean line."""
+"""The Typer application, its consoles, and the one place where errors become a clean line.
+
+Start-up: every command module imports only this module, typer and rich at its top, and the stack it runs
+(pydantic models, SQLAlchemy's ORM, AutoGen, torch) inside the command, so `button --help` and the
+read-only commands load only what they use (bench/startup.py measures it).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,9 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -21,11 +24,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table as RichTable
-from sqlalchemy.orm import Session, sessionmaker
 
-from cli.settings import ConfigFileError, describe_validation_error
-from db.engine import DatabaseError, ensure_schema, make_engine, session_factory
-from db.reports import Table
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from db.reports import Table
 
 __all__ = [
     "PASS_THROUGH",
@@ -79,6 +82,24 @@ def fail(message: str) -> UsageProblem:
     return UsageProblem(message)
 
 
+def _user_error(exc: Exception) -> tuple[str, int] | None:
+    """The line and exit status for an error a user caused; None for a bug (it keeps its traceback).
+    The exception classes are imported here, when one is raised: their modules are loaded by then."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from cli.settings import ConfigFileError, describe_validation_error
+    from db.errors import DatabaseError
+
+    if isinstance(exc, (DatabaseError, UsageProblem, ConfigFileError)):
+        return str(exc), 1
+    if isinstance(exc, ValidationError):
+        return describe_validation_error(exc), 1
+    if isinstance(exc, SettingsError):  # argparse refused the arguments
+        return str(exc).removeprefix("error parsing CLI: "), 2
+    return None
+
+
 def cli_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn the errors a user can cause into one red line and a non-zero exit, never a traceback."""
 
@@ -86,24 +107,20 @@ def cli_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (DatabaseError, UsageProblem) as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except ValidationError as exc:
-            err_console.print(
-                f"[red]error:[/red] {describe_validation_error(exc)}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(1) from None
-        except (SettingsError, ConfigFileError) as exc:  # argparse's refusal, or a bad --config file
-            message = str(exc).removeprefix("error parsing CLI: ")
-            err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2 if isinstance(exc, SettingsError) else 1) from None
+        except Exception as exc:
+            known = _user_error(exc)
+            if known is None:
+                raise
+            err_console.print(f"[red]error:[/red] {known[0]}", highlight=False, soft_wrap=True)
+            raise typer.Exit(known[1]) from None
 
     return wrapper
 
 
 def open_store(url: str) -> sessionmaker[Session]:
     """Connect, bring the schema to head (first use creates it), and hand out sessions."""
+    from db.engine import ensure_schema, make_engine, session_factory
+
     engine = make_engine(url)
     ensure_schema(engine)
     return session_factory(engine)

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app, cli_errors, console
-from datamodel.run_config import DEFAULT_DB_URL
-from db.engine import current_revision, make_engine, migrate
+from db import DEFAULT_DB_URL
 
 __all__ = ["db_app"]
 
@@ -23,6 +22,8 @@ def upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Apply Alembic migrations up to a revision (default: head)."""
+    from db.engine import current_revision, make_engine, migrate
+
     engine = make_engine(db)
     before = current_revision(engine)
     migrate(engine, revision)
@@ -33,4 +34,6 @@ def upgrade(
 @cli_errors
 def current(db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL) -> None:
     """Print the database's schema revision."""
+    from db.engine import current_revision, make_engine
+
     console.print(current_revision(make_engine(db)) or "empty (no schema yet)")

@@ -4,14 +4,11 @@ stored evaluations)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import Field
 from rich import box
 from rich.progress import Progress
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from cli.app import (
     PASS_THROUGH,
@@ -24,32 +21,25 @@ from cli.app import (
     open_store,
     print_table,
 )
-from cli.settings import parse_command
-from datamodel.models import ClientSetupError, parse_model
-from datamodel.run_config import DEFAULT_DB_URL, EvalConfig, EvalSettings
-from db.models import EvalRun
-from db.reports import Table
-from evaluation.heldout import HeldOutError
-from evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
-from evaluation.runner import EvalProgress, EvalReport, load_report, run_evaluation, start_evaluation
-from simulator.batch import RunError
+from db import DEFAULT_DB_URL
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from db.reports import Table
+    from evaluation.runner import EvalProgress, EvalReport
 
 __all__ = ["evals", "evaluate"]
-
-_MODEL_HELP = "Model under test: hf:PATH (e.g. a `button train` folder), smollm2, openai:MODEL, offline."
 
 
 def _progress_bar(label: str) -> Progress:
     return counting_bar(label, "[green]{task.fields[succeeded]} succeeded")
 
 
-def _default_label(model: str) -> str:
-    spec = parse_model(model)
-    return Path(spec.name).name or spec.name if spec.kind == "hf" else model
-
-
 def _check_model(model: str) -> None:
     """Fail before anything is stored when a local model is not there."""
+    from datamodel.models import parse_model
+
     try:
         spec = parse_model(model)
     except ValueError as exc:
@@ -60,6 +50,9 @@ def _check_model(model: str) -> None:
 
 
 def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: str) -> EvalReport:
+    from datamodel.models import ClientSetupError
+    from evaluation.runner import run_evaluation
+
     with _progress_bar(f"evaluating {label}") as bar:
         handle = bar.add_task("eval", total=None, succeeded=0)
 
@@ -79,6 +72,8 @@ def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: 
 
 def _announce(sessions: sessionmaker[Session], eval_run_id: int, model: str) -> None:
     """What is about to be measured, and what the tasks were checked against."""
+    from db.models import EvalRun
+
     with sessions() as session:
         run = session.get(EvalRun, eval_run_id)
         assert run is not None
@@ -97,6 +92,8 @@ def _announce(sessions: sessionmaker[Session], eval_run_id: int, model: str) -> 
 
 
 def _outputs(reports: list[EvalReport], json_path: Path | None, plot: Path | None) -> None:
+    from evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
+
     print_table(comparison_table(reports), box=box.SIMPLE_HEAD, pad_edge=False, caption=LEGEND)
     if json_path is not None:
         console.print(f"JSON report: {write_json_report(reports, json_path)}")
@@ -105,6 +102,9 @@ def _outputs(reports: list[EvalReport], json_path: Path | None, plot: Path | Non
 
 
 def _stored_reports(sessions: sessionmaker[Session], ids: list[int]) -> list[EvalReport]:
+    from evaluation.runner import load_report
+    from simulator.batch import RunError
+
     with sessions() as session:
         try:
             return [load_report(session, i) for i in ids]
@@ -112,45 +112,16 @@ def _stored_reports(sessions: sessionmaker[Session], ids: list[int]) -> list[Eva
             raise fail(str(exc)) from None
 
 
-EVAL_SHORTCUTS: dict[str, str | list[str]] = {
-    **{
-        f"endpoint.{name}": name
-        for name in ("base-url", "api-key-env", "max-tokens", "temperature", "timeout")
-    },
-    **{f"llm.{name}": name for name in ("cache", "cache-dir", "max-retries")},
-    "json-report": "json",
-}
-
-
-class EvalCommand(EvalSettings):
-    """`button eval`: the settings shared by every model evaluated, the models, and where results go."""
-
-    model: list[str] = Field(default_factory=list, description=_MODEL_HELP + " Repeat to compare.")
-    label: list[str] = Field(default_factory=list, description="Name per --model, in order.")
-    compare: list[int] = Field(default_factory=list, description="Stored eval run to add to the table.")
-    resume: int | None = Field(default=None, description="Finish an interrupted eval run.")
-    json_report: Path | None = Field(default=None, description="Write the JSON report here.")
-    plot: Path | None = Field(default=None, description="Write the PNG bar chart here.")
-    db: str = Field(default=DEFAULT_DB_URL, description="Database URL (SQLite or postgresql+psycopg).")
-
-    def configs(self) -> list[EvalConfig]:
-        """One evaluation per --model, with its label (the model's name when not given)."""
-        if len(self.label) > len(self.model):
-            raise fail(
-                f"{len(self.label)} --label for {len(self.model)} --model; give at most one label per model"
-            )
-        shared = self.model_dump(include=set(EvalSettings.model_fields))
-        labels = self.label + [_default_label(name) for name in self.model[len(self.label) :]]
-        return [
-            EvalConfig(**shared, model=name, label=label)
-            for name, label in zip(self.model, labels, strict=True)
-        ]
-
-
 @app.command("eval", context_settings=PASS_THROUGH, add_help_option=False)
 @cli_errors
 def evaluate(ctx: typer.Context) -> None:
     """Evaluate models as the Assistant over held-out tasks (no sub-task hints); store and show metrics."""
+    from cli.commands import EVAL_SHORTCUTS, EvalCommand
+    from cli.settings import parse_command
+    from db.models import EvalRun
+    from evaluation.heldout import HeldOutError
+    from evaluation.runner import start_evaluation
+
     command = parse_command(EvalCommand, ctx.args, prog="button eval", shortcuts=EVAL_SHORTCUTS)
     if command.resume is None and not command.model:
         raise fail("give at least one --model (or --resume an eval run)")
@@ -177,6 +148,11 @@ def evaluate(ctx: typer.Context) -> None:
 
 
 def _eval_list(session: Session, limit: int) -> Table:
+    from sqlalchemy import select
+
+    from db.models import EvalRun
+    from db.reports import Table
+
     rows = []
     query = select(EvalRun).order_by(EvalRun.id.desc()).limit(limit)
     for run in session.scalars(query):

@@ -6,12 +6,9 @@ only adds where to store, what to resume and which file to read, then prints pro
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import Field
-from pydantic_settings import CliSuppress
 
 from cli.app import (
     PASS_THROUGH,
@@ -24,65 +21,27 @@ from cli.app import (
     open_store,
     print_table,
 )
-from cli.settings import load_config_file, parse_command
-from datamodel.run_config import DEFAULT_DB_URL, GenerateConfig
 
-__all__ = ["GenerateCommand", "generate"]
+if TYPE_CHECKING:
+    from datamodel.run_config import GenerateConfig
+    from simulator.generate import GenerateResult
 
-# Short flags for the settings people set most; the long nested ones (`--roles.assistant.model`) work too.
-SHORTCUTS: dict[str, str | list[str]] = {
-    **{f"roles.{role}.model": f"{role}-model" for role in ("user", "assistant", "tool", "composer", "judge")},
-    "roles.assistant.format": "call-format",
-    **{
-        f"endpoint.{name}": name
-        for name in ("base-url", "api-key-env", "temperature", "max-tokens", "timeout")
-    },
-    **{f"llm.{name}": name for name in ("max-retries", "cache", "cache-dir", "budget-tokens", "budget-usd")},
-    **{f"llm.{name}": name for name in ("price-in", "price-out")},
-    **{f"bottom-up.{name}": name for name in ("seeds", "n-expansions", "dedup-threshold")},
-}
-
+__all__ = ["generate"]
 
 _COUNTS = "[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"
-
-
-class GenerateCommand(GenerateConfig):
-    """`button generate`: the run's settings, plus where to store it and what to resume."""
-
-    kind: CliSuppress[Literal["generate"]] = "generate"
-    db: str = Field(default=DEFAULT_DB_URL, description="Database URL (SQLite or postgresql+psycopg).")
-    resume: int | None = Field(
-        default=None, description="Finish an interrupted run, with its stored settings."
-    )
-    config: Path | None = Field(
-        default=None, description="YAML file with any of these settings (docs/cli.md)."
-    )
-
-    def run_config(self) -> GenerateConfig:
-        return GenerateConfig.model_validate(self.model_dump(exclude={"db", "resume", "config"}))
-
-
-def read_command(args: list[str]) -> GenerateCommand:
-    """The command's settings: defaults, then the `--config` file, then the flags given."""
-    command = parse_command(GenerateCommand, args, prog="button generate", shortcuts=SHORTCUTS)
-    if command.config is None:
-        return command
-    from_file = load_config_file(command.config, GenerateConfig)
-    return parse_command(
-        GenerateCommand, args, prog="button generate", shortcuts=SHORTCUTS, file_settings=from_file
-    )
 
 
 @app.command(context_settings=PASS_THROUGH, add_help_option=False)
 @cli_errors
 def generate(ctx: typer.Context) -> None:
     """Generate compositional tasks, simulate a conversation for each, verify and store everything."""
+    from cli.commands import read_generate
     from cli.cost import ledger_table, stored_token_usage
     from db.reports import call_figures, outcome_counts, task_mix
     from simulator.batch import BatchProgress
     from simulator.generate import GenerateError, GenerateInterrupted, generate_run
 
-    command = read_command(ctx.args)
+    command = read_generate(ctx.args)
     config, db = command.run_config(), command.db
     missing = config.missing_llm_roles()
     if missing and command.resume is None:
@@ -144,7 +103,7 @@ def _announce(run_id: int, config: GenerateConfig, db: str) -> None:
     )
 
 
-def _closing_line(result: Any, db: str) -> None:
+def _closing_line(result: GenerateResult, db: str) -> None:
     done = result.progress
     if done.left_pending:
         console.print(

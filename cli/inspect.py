@@ -8,10 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app, cli_errors, console, fail, open_store, print_table
-from cli.render import conversation_renderables
-from datamodel.run_config import DEFAULT_DB_URL
-from db import store
-from db.reports import call_figures, outcome_counts, run_list, task_mix
+from db import DEFAULT_DB_URL
 
 __all__ = ["show", "stats"]
 
@@ -23,6 +20,8 @@ def stats(
     run: Annotated[int | None, typer.Option(help="Only this run (default: every run).")] = None,
 ) -> None:
     """Runs, task mix, verdicts and call figures."""
+    from db.reports import call_figures, outcome_counts, run_list, task_mix
+
     sessions = open_store(db)
     with sessions() as session:
         print_table(run_list(session))
@@ -40,6 +39,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored conversation as JSON.")] = False,
 ) -> None:
     """One conversation: the task, the hidden sub-task hints, every turn and every check."""
+    from cli.render import conversation_renderables
+    from db import store
+
     sessions = open_store(db)
     with sessions() as session:
         try:

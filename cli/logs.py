@@ -4,17 +4,17 @@ simonw/llm's `llm logs`)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 
 from cli.app import app, cli_errors, console, fail, open_store
-from datamodel.run_config import DEFAULT_DB_URL
-from db.conversation_store import load_conversations
-from db.logs_query import LogFilter, LogRow, recent_conversations
-from db.models import Conversation
+from db import DEFAULT_DB_URL
+
+if TYPE_CHECKING:
+    from db.logs_query import LogRow
 
 __all__ = ["logs"]
 
@@ -86,6 +86,10 @@ def logs(
     as_json: Annotated[bool, typer.Option("--json", help="JSON: one object per conversation.")] = False,
 ) -> None:
     """Recent conversations, newest first: `button replay ID` opens one."""
+    from db.conversation_store import load_conversations
+    from db.logs_query import LogFilter, recent_conversations
+    from db.models import Conversation
+
     if status is not None and status not in STATUSES:
         raise fail(f"invalid --status {status!r}; allowed: {', '.join(STATUSES)}")
     if count < 0:

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from pydantic import Field
-from pydantic_settings import CliPositionalArg
-from sqlalchemy.orm import Session, sessionmaker
 
 from cli.app import PASS_THROUGH, app, cli_errors, console, fail, open_store
-from cli.render import conversation_renderables
-from cli.settings import parse_command
-from datamodel.run_config import DEFAULT_DB_URL, ForkChange
-from db import store
-from simulator.fork import ForkError, fork_conversation
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from datamodel.run_config import ForkChange
 
 __all__ = ["replay"]
 
 
-class ReplayCommand(ForkChange):
-    """`button replay ID`: which conversation, how to show it, and the fork options of ForkChange."""
-
-    conversation_id: CliPositionalArg[int] = Field(description="Conversation id (see `button logs`).")
-    db: str = Field(default=DEFAULT_DB_URL, description="Database URL.")
-    plain: bool = Field(default=False, description="Print the whole conversation; no TUI.")
-    fork_at: int | None = Field(default=None, description="Re-simulate from turn K.")
-
-    def change(self) -> ForkChange:
-        return ForkChange.model_validate(self.model_dump(include=set(ForkChange.model_fields)))
-
-
 def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, change: ForkChange) -> int:
     """Make the fork, print one line about it, and return its id."""
+    from simulator.fork import ForkError, fork_conversation
+
     if len(change.settings()) > 1:
         raise fail("a fork changes one setting; give only one of the model, --policy and --parallel options")
     try:
@@ -50,6 +39,11 @@ def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, c
 @cli_errors
 def replay(ctx: typer.Context) -> None:
     """Replay one conversation interactively (keys in the footer), print it, or fork it from turn K."""
+    from cli.commands import ReplayCommand
+    from cli.render import conversation_renderables
+    from cli.settings import parse_command
+    from db import store
+
     command = parse_command(ReplayCommand, ctx.args, prog="button replay")
     change, db, plain, fork_at = command.change(), command.db, command.plain, command.fork_at
     conversation_id = command.conversation_id

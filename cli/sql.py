@@ -12,9 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.app import app, cli_errors, console, fail, print_table
-from datamodel.run_config import DEFAULT_DB_URL
-from db.readonly import run_readonly_query
-from db.reports import Table
+from db import DEFAULT_DB_URL
 
 __all__ = ["sql"]
 
@@ -35,6 +33,9 @@ def sql(
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Run one read-only query; the database connection itself refuses writes."""
+    from db.readonly import run_readonly_query
+    from db.reports import Table
+
     if output not in ("table", "csv", "json"):
         raise fail(f"invalid --format {output!r}: choose table, csv or json")
     columns, rows = run_readonly_query(db, query)

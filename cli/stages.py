@@ -11,9 +11,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app, cli_errors, console, fail, open_store, print_table
-from datamodel.run_config import DEFAULT_DB_URL
-from db import store
-from db.reports import Table
+from db import DEFAULT_DB_URL
 
 __all__ = ["stages"]
 
@@ -25,6 +23,9 @@ def stages(
     run: Annotated[int | None, typer.Option(help="Only this run (default: every run).")] = None,
 ) -> None:
     """Bottom-up stage items per run, stage and status (ok, failed, rejected), with tokens spent."""
+    from db import store
+    from db.reports import Table
+
     sessions = open_store(db)
     with sessions() as session:
         if run is not None and store.get_run(session, run) is None:

@@ -28,7 +28,6 @@ from datamodel.models import CallFormat, Endpoint, LLMExecution, RoleModel, Role
 from datamodel.tasks import Strategy
 
 __all__ = [
-    "DEFAULT_DB_URL",
     "DEFAULT_DEDUP_THRESHOLD",
     "EVAL_SEED",
     "EXECUTION_FIELDS",
@@ -45,7 +44,6 @@ __all__ = [
     "read_run_config",
 ]
 
-DEFAULT_DB_URL = "sqlite:///button.db"
 # Roles an LLM must play when tasks come from the bottom-up stages: composer and judge make the tasks;
 # the offline assistant needs a ground-truth reference and the offline tool runs only world functions.
 LLM_SOURCE_ROLES = ("composer", "judge", "assistant", "tool")

@@ -180,7 +180,7 @@ def parse_train_args(args: list[str]) -> tuple[TrainConfig, str]:
 
     Unknown flags and unknown keys of the YAML file are errors that name them (ValueError or argparse's
     ArgumentError); `--help` prints every setting and exits."""
-    from datamodel.run_config import DEFAULT_DB_URL
+    from db import DEFAULT_DB_URL
 
     parser = _Parser([cast(Any, TrainConfig)], prog="button train", exit_on_error=False)  # a dataclass type
     parser.add_argument("--db", default=DEFAULT_DB_URL, help="Database URL where the run is recorded.")

@@ -22,7 +22,10 @@ class ExportConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    format: str = Field(default="button", description="Export format: one of training.formats.FORMATS.")
+    format: str = Field(
+        default="button",
+        description="Export format: button (BUTTONInstruct tags), openai, trl, sharegpt or hermes.",
+    )
     out: Path = Field(description="Output file (JSON Lines); split files are named after its stem.")
     run: int | None = Field(default=None, description="Only this run's conversations; None for every run.")
     include_rejected: bool = Field(default=False, description="Export rejected conversations too.")
@@ -33,7 +36,11 @@ class ExportConfig(BaseModel):
     )
     model: str | None = Field(default=None, description="Only conversations with this assistant model.")
     val_fraction: float = Field(
-        default=0.0, ge=0.0, lt=1.0, description="Share of tasks held out for validation; 0 writes one file."
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Share of tasks held out for validation (0: one file); writes <stem>.train.jsonl and "
+        "<stem>.validation.jsonl, a task's split following a hash of its instruction.",
     )
     split_seed: int = Field(default=0, description="Seed of the task-level train/validation assignment.")
     to_hub_dir: Path | None = Field(

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from cli.generate import read_command
+from cli.commands import read_generate as read_command
 from datamodel.models import SMOLLM2_PATH, ModelSpec, RoleModel, parse_model
 from roles.clients import llm_model_info
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from cli.generate import read_command
+from cli.commands import read_generate as read_command
 from composition.world import OfflineWorld
 from datamodel.models import Roles
 from datamodel.run_config import GenerateConfig, read_run_config
