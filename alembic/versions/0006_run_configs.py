@@ -43,8 +43,26 @@ def _json() -> sa.types.TypeEngine:
     )
 
 
+# The role settings as 0006 wrote them (a migration keeps its own copy: the models move on).
+ROLE_DEFAULTS: dict[str, Any] = {
+    "base_url": None,
+    "api_key_env": "OPENAI_API_KEY",
+    "temperature": None,
+    "max_tokens": None,
+    "seed": None,
+    "timeout": 60.0,
+    "model": "offline",
+    "format": "button",
+}
+ROLES = ("user", "assistant", "tool", "composer", "judge")
+
+
 def _generate_up(config: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "generate", **{k: v for k, v in config.items() if k != "kind"}}
+    """Every role present with every setting, as new rows have them (old rows kept configured roles)."""
+    new = {"kind": "generate", **{k: v for k, v in config.items() if k != "kind"}}
+    stored = new.get("roles") or {}
+    new["roles"] = {role: {**ROLE_DEFAULTS, **(stored.get(role) or {})} for role in ROLES}
+    return new
 
 
 def _eval_up(config: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +94,17 @@ def _run_down(config: dict[str, Any], kind: str) -> dict[str, Any]:
         assistant |= old.pop("endpoint", None) or {}
         old["assistant"] = assistant
     elif kind == "fork":
-        old["generate"] = {k: v for k, v in (old.get("generate") or {}).items() if k != "kind"}
+        old["generate"] = _generate_down(old.get("generate") or {})
+    else:
+        old = _generate_down(old)
+    return old
+
+
+def _generate_down(config: dict[str, Any]) -> dict[str, Any]:
+    """The 0005 shape: only the roles not played offline."""
+    old = {k: v for k, v in config.items() if k != "kind"}
+    roles = old.get("roles") or {}
+    old["roles"] = {role: settings for role, settings in roles.items() if settings.get("model") != "offline"}
     return old
 
 
