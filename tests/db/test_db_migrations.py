@@ -105,12 +105,17 @@ def test_newer_schema_is_refused_and_left_untouched(db_url: str) -> None:
     engine.dispose()
 
 
-OLD_GENERATE = {
-    "n": 5,
-    "seed": 7,
-    "parallel": False,
-    "roles": {"assistant": {"model": "openai:m", "base_url": "u"}},
-}
+OLD_ROLE = {
+    "model": "openai:m",
+    "base_url": "u",
+    "api_key_env": "OPENAI_API_KEY",
+    "temperature": None,
+    "max_tokens": None,
+    "seed": None,
+    "timeout": 60.0,
+    "format": "button",
+}  # a RoleModel as 0005's rows dumped it
+OLD_GENERATE = {"n": 5, "seed": 7, "parallel": False, "roles": {"assistant": OLD_ROLE}}
 OLD_EVAL = {
     "assistant": {"model": "hf:/m", "format": "native", "max_tokens": 512, "base_url": None},
     "label": "m",
