@@ -30,7 +30,7 @@ from composition.world import OfflineWorld
 from datamodel.models import LLMExecution, RoleModel
 from datamodel.run_config import GenerateConfig, default_workers
 from simulator.llm_batch import make_runtime
-from simulator.llm_workers import llm_processes, run_llm_episodes
+from simulator.llm_shards import llm_processes, run_llm_episodes
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "llm" / "openai_server.py"

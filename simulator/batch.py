@@ -1,8 +1,10 @@
 """Many episodes: a run's tasks, concurrent simulation in worker processes, one transaction per episode.
 
 The parent process owns the database: it stores the run and its tasks, hands chunks of pending tasks to
-worker processes (each runs many episodes concurrently on asyncio), and stores every finished episode in its
-own transaction. A crash loses at most the episodes in flight; `resume` simulates what has no conversation.
+the worker pool (simulator/pool.py; each worker runs many episodes concurrently on asyncio), and stores
+every finished episode in its own transaction. A crash loses at most the episodes in flight; `resume`
+simulates what has no conversation. LLM runs take their own way through the same pool
+(simulator/llm_shards.py).
 
 Tasks come from the offline world (generated here, chunk by chunk) or, for `source: llm`, from the
 bottom-up stages (simulator/llm_batch.py), which store every stage's items as they go; both paths
@@ -12,36 +14,36 @@ store the tasks a run lacks, so a resume picks up either where it stopped.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import metadata
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from composition.seeds import load_seeds
-from composition.world import OfflineWorld
-from datamodel.checks import CheckResult, verdict
+from datamodel.checks import verdict
 from datamodel.run_config import GenerateConfig
 from datamodel.tasks import CompositionalTask
-from datamodel.trajectory import Trajectory
 from db import store
 from roles.ledger import TokenLedger
 from simulator.bottom_up import check_prompt_versions
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
-from simulator.processes import adopt_environment, start_worker_server, worker_context
+from simulator.pool import worker_pool
+from simulator.runs import EpisodeOutcome, RunError, WorkerError, offline_world
 from simulator.verify import verify
 
 __all__ = [
     "BatchProgress",
     "EpisodeOutcome",
     "RunError",
+    "WorkerError",
     "offline_world",
     "prepare_run",
     "simulate_chunk",
@@ -50,24 +52,6 @@ __all__ = [
 
 TASK_CHUNK = 500
 _VERSIONED = ("autogen-agentchat", "autogen-core", "pydantic", "sqlalchemy", "alembic", "button-sim")
-
-
-class RunError(Exception):
-    """A run cannot be started or resumed as asked; the message says why."""
-
-
-@dataclass
-class EpisodeOutcome:
-    """One finished episode, as a worker hands it back to the parent."""
-
-    task_id: int
-    trajectory: Trajectory
-    checks: list[CheckResult]
-    models: dict[str, str]
-
-    @property
-    def accepted(self) -> bool:
-        return verdict(self.checks).accepted
 
 
 @dataclass
@@ -80,7 +64,7 @@ class BatchProgress:
     rejected: dict[str, int] = field(default_factory=dict)
     left_pending: int = 0  # tasks not started because the budget was spent
     ledger: TokenLedger | None = None  # LLM runs: tokens and requests per role
-    processes: int = 1  # LLM runs: processes the episodes ran in (simulator/llm_workers.py)
+    processes: int = 1  # LLM runs: processes the episodes ran in (simulator/llm_shards.py)
 
     def record(self, outcome: EpisodeOutcome) -> None:
         self.done += 1
@@ -100,12 +84,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-@lru_cache(maxsize=4)
-def offline_world(world_seed: int) -> OfflineWorld:
-    """The offline world of a seed, built once per process (its knowledge base takes a while)."""
-    return OfflineWorld(world_seed=world_seed)
 
 
 def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[CompositionalTask]]:
@@ -129,8 +107,6 @@ def prepare_run(
     World tasks are stored one chunk per transaction. LLM tasks come from the bottom-up stages, whose
     requests are recorded in `ledger` (the invocation's, shared with the simulation phase).
     """
-    if config.workers > 1:
-        start_worker_server()  # its imports overlap the tasks' generation below
     if resume_run_id is None:
         if config.source == "llm":
             load_seeds(config.bottom_up.seeds, config.bottom_up.max_seeds)  # a bad file makes no run
@@ -167,7 +143,7 @@ def _add_llm_tasks(
 ) -> None:
     """The bottom-up stages' tasks, the first `n` of them; a stop leaves the run interrupted and
     resumable (every finished stage item is stored)."""
-    from simulator.llm_batch import bottom_up_tasks  # the LLM stack: only for LLM runs
+    from simulator.llm_batch import bottom_up_tasks  # the LLM stack (openai SDK): imported by LLM runs only
 
     try:
         tasks = bottom_up_tasks(sessions, run_id, config, ledger)
@@ -247,13 +223,16 @@ def _outcomes(
         for chunk in chunks:
             yield simulate_chunk(chunk, config)
         return
-    with worker_context().Pool(workers, initializer=adopt_environment, initargs=(dict(os.environ),)) as pool:
-        jobs = [(chunk, config) for chunk in chunks]
-        yield from pool.imap_unordered(_simulate_job, jobs)
-
-
-def _simulate_job(job: tuple[list[tuple[int, CompositionalTask]], GenerateConfig]) -> list[EpisodeOutcome]:
-    return simulate_chunk(*job)
+    with worker_pool(workers) as pool:
+        jobs = [pool.submit(simulate_chunk, chunk, config) for chunk in chunks]
+        try:
+            for job in as_completed(jobs):
+                yield job.result()
+        except BrokenProcessPool as exc:
+            raise WorkerError(
+                "a worker process died (killed, or out of memory); every episode finished so far is "
+                "stored, the rest stays pending"
+            ) from exc
 
 
 @contextmanager
@@ -295,14 +274,14 @@ def _simulate_with_llm(
     progress: BatchProgress,
     ledger: TokenLedger | None,
 ) -> None:
-    from simulator.llm_batch import make_runtime  # openai SDK: only for LLM runs
-    from simulator.llm_workers import llm_processes, run_llm_episodes
+    # The LLM stack (openai SDK, autogen-ext): imported by LLM runs only.
+    from simulator.llm_batch import make_runtime
+    from simulator.llm_shards import llm_processes, run_llm_episodes
 
     runtime = make_runtime(config, ledger)
     progress.ledger, progress.processes = runtime.ledger, llm_processes(config, len(pending))
 
-    def keep(outcome: object) -> None:
-        assert isinstance(outcome, EpisodeOutcome)
+    def keep(outcome: EpisodeOutcome) -> None:
         _store_outcome(sessions, run_id, outcome)
         progress.record(outcome)
         on_progress(progress)
