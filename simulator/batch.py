@@ -14,13 +14,14 @@ store the tasks a run lacks, so a resume picks up either where it stopped.
 from __future__ import annotations
 
 import asyncio
+import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import as_completed
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -35,7 +36,7 @@ from roles.ledger import TokenLedger
 from simulator.bottom_up import check_prompt_versions
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
-from simulator.pool import worker_pool
+from simulator.pool import WorkerPool, first_failure, send, worker_pool
 from simulator.runs import EpisodeOutcome, RunError, WorkerError, offline_world
 from simulator.verify import verify
 
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 TASK_CHUNK = 500
+_POLL_S = 0.1  # how often the parent looks for dead workers while it waits for a chunk
 _VERSIONED = ("autogen-agentchat", "autogen-core", "pydantic", "sqlalchemy", "alembic", "button-sim")
 
 
@@ -224,15 +226,31 @@ def _outcomes(
             yield simulate_chunk(chunk, config)
         return
     with worker_pool(workers) as pool:
-        jobs = [pool.submit(simulate_chunk, chunk, config) for chunk in chunks]
-        try:
-            for job in as_completed(jobs):
-                yield job.result()
-        except BrokenProcessPool as exc:
+        jobs = [pool.submit(_simulate_and_send, chunk, config) for chunk in chunks]
+        for _ in chunks:
+            yield _next_chunk(pool, jobs)
+
+
+def _simulate_and_send(chunk: list[tuple[int, CompositionalTask]], config: GenerateConfig) -> None:
+    """In a worker: simulate a chunk and send its outcomes to the parent (simulator/pool.py)."""
+    send(simulate_chunk(chunk, config))
+
+
+def _next_chunk(pool: WorkerPool, jobs: list[Future[None]]) -> list[EpisodeOutcome]:
+    """The outcomes of the next chunk a worker finished. A chunk that failed raises its error; a dead
+    worker stops the run (WorkerError)."""
+    while True:
+        with suppress(queue.Empty):
+            outcomes: list[EpisodeOutcome] = pool.next_message(timeout=_POLL_S)
+            return outcomes
+        failure = first_failure(jobs)
+        if failure is not None and isinstance(failure[1], BrokenProcessPool):
             raise WorkerError(
-                "a worker process died (killed, or out of memory); every episode finished so far is "
-                "stored, the rest stays pending"
-            ) from exc
+                "a worker process died (killed, or out of memory); every episode finished so far "
+                "is stored, the rest stays pending"
+            ) from failure[1]
+        if failure is not None:
+            raise failure[1]
 
 
 @contextmanager

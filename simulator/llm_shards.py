@@ -31,7 +31,7 @@ from roles.resilience import LLMRuntime
 from simulator.build import SIMULATION_ROLES, llm_clients
 from simulator.episode import EpisodeConfig
 from simulator.llm_batch import make_runtime, simulate_llm
-from simulator.pool import WORKER_CONTEXT, worker_pool, worker_shared
+from simulator.pool import WORKER_CONTEXT, WorkerPool, first_failure, send, worker_pool, worker_shared
 from simulator.runs import EpisodeOutcome, WorkerError, offline_world
 
 __all__ = ["llm_processes", "run_llm_episodes"]
@@ -72,18 +72,16 @@ def run_llm_episodes(
     if runtime.cache is not None:
         runtime.cache.close()  # each worker opens the same file itself
     shards = _shards(pending, config, episode_config, processes)
-    channel = _Channel(
+    shared = _Shared(
         totals=WORKER_CONTEXT.Array("q", [runtime.ledger.prompt_tokens, runtime.ledger.completion_tokens]),
-        results=WORKER_CONTEXT.Queue(),
         stop=WORKER_CONTEXT.Event(),
     )
-    with worker_pool(len(shards), channel) as pool:
-        inbox = _Inbox(channel.results, [pool.submit(_run_shard, shard) for shard in shards])
+    with worker_pool(len(shards), shared) as pool:
+        jobs = [pool.submit(_run_shard, shard) for shard in shards]
         try:
-            return inbox.receive(runtime.ledger, store)
+            return _receive(pool, jobs, runtime.ledger, store)
         finally:
-            channel.stop.set()  # shards still running (another failed, Ctrl-C here) stop now
-            inbox.drain()
+            shared.stop.set()  # shards still running (another failed, Ctrl-C here) stop now
 
 
 async def _check_clients(config: GenerateConfig, runtime: LLMRuntime) -> None:
@@ -94,11 +92,10 @@ async def _check_clients(config: GenerateConfig, runtime: LLMRuntime) -> None:
 
 
 @dataclass(frozen=True)
-class _Channel:
+class _Shared:
     """What the parent and the workers of one sharded run share (handed to each worker at its start)."""
 
     totals: Any  # Array("q", 2): prompt and completion tokens the whole run has spent
-    results: Any  # Queue of (kind, shard, payload, ledger entries); kind: episode, done or failed
     stop: Any  # Event: set by the parent when the run ends early
 
 
@@ -120,79 +117,63 @@ def _shards(pending: Pending, config: GenerateConfig, episode: EpisodeConfig | N
     ]
 
 
-class _Inbox:
-    """The parent's end of the results queue, with the pool's futures of the shards."""
+def _receive(
+    pool: WorkerPool, jobs: list[Future[None]], ledger: TokenLedger, store: Callable[[EpisodeOutcome], None]
+) -> int:
+    """Store episodes as they arrive until every shard is done; return the tasks the budget left
+    unstarted. Raise WorkerError when a shard fails or its worker dies.
 
-    def __init__(self, results: Any, jobs: list[Future[None]]) -> None:
-        self._results, self._jobs = results, jobs
-        self._open = set(range(len(jobs)))  # shards whose last message has not come yet
-
-    def _next(self) -> tuple[str, int, Any, dict[Any, Any]] | None:
+    Shards send (kind, shard, payload, ledger entries): kind `episode` with an outcome for every finished
+    episode, then `done` with the tasks left unstarted, or `failed` with the error as text."""
+    skipped, running = 0, set(range(len(jobs)))
+    while running:
         try:
-            kind, index, payload, entries = self._results.get(timeout=_POLL_S)
+            kind, index, payload, entries = pool.next_message(timeout=_POLL_S)
         except queue.Empty:
-            return None
-        if kind != "episode":
-            self._open.discard(index)
-        return kind, index, payload, entries
+            lost = _lost(jobs)
+            if lost:
+                raise WorkerError(f"{lost}; {_KEPT}") from None
+            continue
+        ledger.merge(entries)
+        if kind == "episode":
+            store(payload)
+        elif kind == "done":
+            running.discard(index)
+            skipped += payload
+        else:
+            raise WorkerError(f"LLM worker process {index} failed: {payload}; {_KEPT}")
+    return skipped
 
-    def _lost(self) -> str:
-        """Why a shard can no longer report: its worker died (out of memory, killed) or its job failed."""
-        for index, job in enumerate(self._jobs):
-            error = job.exception() if job.done() and not job.cancelled() else None
-            if error is None:
-                continue
-            if isinstance(error, BrokenProcessPool):
-                return "an LLM worker process died (killed, or out of memory)"
-            return f"LLM worker process {index} failed: {type(error).__name__}: {error}"
+
+def _lost(jobs: list[Future[None]]) -> str:
+    """Why a shard can no longer report: its worker died (out of memory, killed) or its job failed."""
+    failure = first_failure(jobs)
+    if failure is None:
         return ""
-
-    def receive(self, ledger: TokenLedger, store: Callable[[EpisodeOutcome], None]) -> int:
-        """Store episodes as they arrive until every shard is done; return the tasks the budget left
-        unstarted. Raise WorkerError when a shard fails or its worker dies."""
-        skipped = 0
-        while self._open:
-            message = self._next()
-            if message is None:
-                lost = self._lost()
-                if lost:
-                    raise WorkerError(f"{lost}; {_KEPT}")
-                continue
-            kind, index, payload, entries = message
-            ledger.merge(entries)
-            if kind == "episode":
-                store(payload)
-            elif kind == "done":
-                skipped += payload
-            else:
-                raise WorkerError(f"LLM worker process {index} failed: {payload}; {_KEPT}")
-        return skipped
-
-    def drain(self) -> None:
-        """Read (and drop) what the workers still send until each has sent its last message, or one is
-        lost: a worker cannot end while its queue holds data nobody reads."""
-        while self._open and not self._lost():
-            self._next()
+    index, error = failure
+    if isinstance(error, BrokenProcessPool):
+        return "an LLM worker process died (killed, or out of memory)"
+    return f"LLM worker process {index} failed: {type(error).__name__}: {error}"
 
 
 def _run_shard(shard: _Shard) -> None:
     """In a worker: simulate the shard, sending every finished episode and, at the end, how many tasks
     the budget left unstarted; an exception is sent as text (the parent raises it)."""
-    channel: _Channel = worker_shared()
-    ledger = SharedLedger(totals=channel.totals)
+    shared: _Shared = worker_shared()
+    ledger = SharedLedger(totals=shared.totals)
     index = shard.index
     try:
         runtime = make_runtime(shard.config, ledger)
         world = offline_world(shard.config.world_seed)
 
-        def send(outcome: EpisodeOutcome) -> None:
-            channel.results.put(("episode", index, outcome, ledger.take()))
+        def episode(outcome: EpisodeOutcome) -> None:
+            send(("episode", index, outcome, ledger.take()))
 
-        episodes = simulate_llm(shard.pending, shard.config, world, runtime, send, shard.episode_config)
-        skipped = asyncio.run(_unless_stopped(episodes, channel.stop))
-        channel.results.put(("done", index, skipped, ledger.take()))
+        episodes = simulate_llm(shard.pending, shard.config, world, runtime, episode, shard.episode_config)
+        skipped = asyncio.run(_unless_stopped(episodes, shared.stop))
+        send(("done", index, skipped, ledger.take()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        channel.results.put(("failed", index, f"{type(exc).__name__}: {exc}", ledger.take()))
+        send(("failed", index, f"{type(exc).__name__}: {exc}", ledger.take()))
 
 
 async def _unless_stopped(episodes: Coroutine[Any, Any, int], stop: Any) -> int:

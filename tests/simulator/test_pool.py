@@ -7,11 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
 
-from simulator.pool import WORKER_CONTEXT, worker_pool, worker_shared
+from simulator.pool import WORKER_CONTEXT, send, worker_pool, worker_shared
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +32,24 @@ def test_a_worker_sees_the_environment_of_its_start_and_what_the_pool_shares(
     assert seen == "set before the pool started"
     assert shared == {"run": 7} and worker_shared() is None
     assert pid != os.getpid()
+
+
+def test_every_message_a_job_sends_reaches_the_parent() -> None:
+    with worker_pool(2) as pool:
+        jobs = [pool.submit(send, ("message", i)) for i in range(20)]
+        received = [pool.next_message(timeout=60) for _ in jobs]
+    assert sorted(received) == [("message", i) for i in range(20)]
+
+
+def test_a_worker_killed_while_it_sends_breaks_the_pool_and_closing_it_returns() -> None:
+    """A worker killed halfway through a message leaves half of it in the pipe: the pool still reports
+    the dead worker, and leaving it does not wait for the rest."""
+    with worker_pool(1) as pool:
+        pid = pool.submit(os.getpid).result()
+        pool.submit(send, b"x" * 64_000_000).result()  # returns at once; the worker's queue writes on
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(os.getpid).result(timeout=60)
 
 
 def test_a_worker_ignores_ctrl_c() -> None:
