@@ -1,23 +1,31 @@
-"""How well LLM runs overlap endpoint latency: conversations per second at several concurrencies.
+"""How well LLM runs overlap endpoint latency: throughput as a share of the ideal, at realistic latencies.
 
-Starts the scripted OpenAI-compatible test server (tests/llm/openai_server.py) in its own process with
-a fixed latency per request, runs offline-world conversations whose assistant is an LLM role on it
-(user and tool offline, so every LLM call of a conversation is sequential), and prints the throughput
-next to the ideal, concurrency / (LLM calls per conversation x latency): as a share of it over the whole
-run (`share`, worker start-up included) and in steady state (`steady`: between the 10th and the 90th
-percentile of finished conversations, where the ideal, a steady-state figure, applies). Also the client
-CPU per LLM call (openai SDK, agents, roles; worker processes included), which caps one process at
-about 1000 / (cpu ms per call) calls per second, and the endpoint's. `--workers` shards the episodes
-over up to that many processes as `button generate --workers` does (fewer when a level has too few
-slots or tasks per process; `procs` says how many ran). Nothing is stored: this measures the simulator
-and client stack, not the database.
+Starts the scripted OpenAI-compatible test server (tests/llm/openai_server.py) in its own process, once
+per latency (fixed: it answers that long after a request arrives), and runs offline-world conversations
+whose assistant is an LLM role on it (user and tool offline, so the LLM calls of a conversation are
+sequential) at several concurrencies, in one process and sharded over `--workers` processes as `button
+generate --workers` shards them. Nothing is stored: this measures the simulator and the client stack.
 
-    .venv/bin/python bench/concurrency.py [--latency 0.1] [--levels 1 8 32 64] [--workers 2] [--repeat 5]
+The ideal is concurrency / (LLM calls per conversation x latency): every slot always has a request in
+flight and nothing else takes time. It is a steady-state rate, so `share` compares it with the rate
+between the 10th and the 90th percentile of finished conversations, leaving out the pipeline's fill and
+drain (and the workers' start). `check` is what that estimate gives for an ideal client on the same
+conversations (each slot takes the next task the moment its conversation ends, every call takes the
+latency): near 100% when runs are long enough for it (8 conversations per slot: 99-101%). `whole` is
+that ideal client's time for the whole run divided by the time the run took, fill, drain and the
+workers' start included. Also the client CPU per LLM call (this process and the workers; not the
+endpoint's).
+
+    .venv/bin/python bench/concurrency.py [--latencies 1 0.1] [--levels 32 128 256] [--workers 1 2]
+        [--per-slot 8]
+
+The machine's cores also run the endpoint, which is one Python process.
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import os
 import resource
 import subprocess
@@ -26,14 +34,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from composition.world import OfflineWorld
-from datamodel.models import LLMExecution, RoleModel
-from datamodel.run_config import GenerateConfig, default_workers
+from composition.world.offline import OfflineWorld
+from datamodel.models import LLMExecution, RoleModel, Roles
+from datamodel.run_config import GenerateConfig
+from datamodel.trajectory import AssistantTurn
 from simulator.llm_batch import make_runtime
-from simulator.llm_workers import llm_processes, run_llm_episodes
+from simulator.llm_shards import llm_processes, run_llm_episodes
+from simulator.runs import EpisodeOutcome
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "llm" / "openai_server.py"
+HEAD = "latency  conc procs  convs calls/conv  share  check  whole  cpu ms/call"
 
 
 def start_server(latency: float, n: int) -> tuple[subprocess.Popen[str], str]:
@@ -45,9 +56,7 @@ def start_server(latency: float, n: int) -> tuple[subprocess.Popen[str], str]:
 
 
 def cpu_seconds(server: int) -> float:
-    """CPU of this process and of its other children, living or ended, with what they reaped: worker
-    processes are forks of the fork server (simulator/processes.py), which reaps them, so their CPU
-    shows in its children's time. The endpoint server's is not included."""
+    """CPU of this process and of its children, living or reaped (the spawned workers), but the server."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = time.process_time() + children.ru_utime + children.ru_stime
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -60,101 +69,138 @@ def cpu_seconds(server: int) -> float:
     return total
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds a running process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def ideal_finishes(calls: list[int], concurrency: int, latency: float) -> list[float]:
+    """When an ideal client finishes conversations of these LLM calls, in this order: `concurrency`
+    slots, each starting the next conversation the moment its last one ends, every call `latency`."""
+    slots, finishes = [0.0] * min(concurrency, len(calls)), []
+    for count in calls:
+        finishes.append(slots[0] + count * latency)
+        heapq.heapreplace(slots, finishes[-1])
+    return finishes
+
+
+def steady_rate(finishes: list[float]) -> float:
+    """Conversations per second between the 10th and the 90th percentile of finishes."""
+    ordered = sorted(finishes)
+    low, high = len(ordered) // 10, len(ordered) - 1 - len(ordered) // 10
+    return (high - low) / (ordered[high] - ordered[low])
 
 
 @dataclass
-class Level:
-    """What one concurrency level measured."""
+class Row:
+    """What one run measured."""
 
+    latency: float
+    concurrency: int
     processes: int
-    rate: float  # conversations per second, start to finish (worker start-up included)
-    steady: float  # conversations per second between the 10th and 90th percentile of finishes
+    conversations: int
     calls: float  # LLM calls per conversation
-    cpu_ms: float  # client CPU per call, worker processes included
-    server_ms: float  # endpoint CPU per call
+    share: float  # steady rate (10th to 90th percentile of finishes) / ideal rate
+    check: float  # the same for an ideal client on the same conversations
+    whole: float  # ideal client's time / wall time
+    cpu_ms: float  # client CPU per LLM call, workers included
+
+    def line(self) -> str:
+        """The row as the progress lines print it (HEAD names the columns)."""
+        ms, convs = self.latency * 1000, self.conversations
+        run = f"{ms:>5.0f}ms {self.concurrency:>5} {self.processes:>5} {convs:>6} {self.calls:>10.2f}"
+        shares = f"{self.share:>6.0%} {self.check:>6.0%} {self.whole:>6.0%}"
+        return f"{run} {shares}  {self.cpu_ms:>11.1f}"
 
 
-def measure(
-    server: subprocess.Popen[str], url: str, world: OfflineWorld, n: int, concurrency: int, workers: int
-) -> Level:
-    """Simulate n conversations at `concurrency` over up to `workers` processes."""
-    assistant = RoleModel(model="openai:scripted", base_url=url, timeout=30)
+def measure(server: subprocess.Popen[str], url: str, world: OfflineWorld, args: Run) -> Row:
+    """Simulate per_slot x concurrency conversations over up to `workers` processes."""
+    n = args.per_slot * args.concurrency
+    assistant = RoleModel(model="openai:scripted", base_url=url, timeout=60)
     config = GenerateConfig(
         n=n,
-        workers=workers,
-        concurrency=concurrency,
-        roles={"assistant": assistant},
+        workers=args.workers,
+        concurrency=args.concurrency,
+        roles=Roles(assistant=assistant),
         llm=LLMExecution(cache=False),
     )
     pending = [(i, world.generate_task(config.seed, i, max_subtasks=config.max_subtasks)) for i in range(n)]
     runtime = make_runtime(config)
     finished: list[float] = []
-    start, cpu, served = time.perf_counter(), cpu_seconds(server.pid), process_cpu(server.pid)
-    run_llm_episodes(pending, config, runtime, lambda _: finished.append(time.perf_counter()))
+    calls: dict[int, int] = {}
+
+    def keep(outcome: EpisodeOutcome) -> None:
+        finished.append(time.perf_counter())
+        calls[outcome.task_id] = sum(isinstance(turn, AssistantTurn) for turn in outcome.trajectory.turns)
+
+    start, cpu = time.perf_counter(), cpu_seconds(server.pid)
+    run_llm_episodes(pending, config, runtime, keep)
     seconds, cpu = time.perf_counter() - start, cpu_seconds(server.pid) - cpu
-    served = process_cpu(server.pid) - served
     requests = sum(e.requests for e in runtime.ledger.entries.values())
-    low, high = n // 10, n - 1 - n // 10
-    steady = (high - low) / (finished[high] - finished[low])
-    per_call = 1000 / requests
-    return Level(
-        llm_processes(config, n), n / seconds, steady, requests / n, cpu * per_call, served * per_call
+    assert requests == sum(calls.values()), "every LLM call is an assistant turn (no retries)"
+    per_conversation = requests / n
+    ideal_rate = args.concurrency / (per_conversation * args.latency)
+    ideal = ideal_finishes([calls[i] for i in range(n)], args.concurrency, args.latency)
+    return Row(
+        latency=args.latency,
+        concurrency=args.concurrency,
+        processes=llm_processes(config, n),
+        conversations=n,
+        calls=per_conversation,
+        share=steady_rate(finished) / ideal_rate,
+        check=steady_rate(ideal) / ideal_rate,
+        whole=max(ideal) / seconds,
+        cpu_ms=cpu * 1000 / requests,
     )
+
+
+@dataclass
+class Run:
+    latency: float
+    concurrency: int
+    workers: int
+    per_slot: int
+
+
+def summary(rows: list[Row], workers: list[int]) -> str:
+    """The table: one line per latency and concurrency, share (whole run) per process count."""
+    head = "| latency | concurrency | calls/conv | " + " | ".join(
+        f"{w} process{'es' if w > 1 else ''}: share (whole run)" for w in workers
+    )
+    lines = [head + " |", "|---|---|---|" + "---|" * len(workers)]
+    for latency in dict.fromkeys(r.latency for r in rows):
+        for concurrency in dict.fromkeys(r.concurrency for r in rows):
+            cells = [r for r in rows if r.latency == latency and r.concurrency == concurrency]
+            if not cells:
+                continue
+            line = f"| {latency * 1000:.0f} ms | {concurrency} | {cells[0].calls:.2f} | "
+            line += " | ".join(f"{r.share:.0%} ({r.whole:.0%})" for r in cells)
+            lines.append(line + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--latency", type=float, default=0.1, help="Seconds the server waits per request.")
-    parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--latencies", type=float, nargs="+", default=[1.0, 0.1], help="Seconds per call.")
+    parser.add_argument("--levels", type=int, nargs="+", default=[32, 128, 256], help="Concurrencies.")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Process counts to compare.")
     parser.add_argument(
-        "--per-slot",
-        type=int,
-        default=32,
-        help="Conversations per slot (runs long enough to amortize worker start-up).",
-    )
-    parser.add_argument(
-        "--workers", type=int, default=default_workers(), help="Most worker processes (0 or 1: in-process)."
-    )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="Runs per level; the row is the run with the median steady share, `range` spans all runs "
-        "(a shared machine's speed varies from run to run).",
+        "--per-slot", type=int, default=8, help="Conversations per slot: each run has per-slot x concurrency."
     )
     args = parser.parse_args()
-    sizes = {c: max(16, args.per_slot * c) for c in args.levels}
     world = OfflineWorld(world_seed=0)
-    server, url = start_server(args.latency, max(sizes.values()))
-    try:
-        started = time.perf_counter()
-        # Warm-up: this process's imports and, with workers, the fork server's (simulator/processes.py);
-        # both are paid once per process, not per run.
-        measure(server, url, world, 16 * max(1, args.workers), 8 * max(1, args.workers), args.workers)
-        print(f"latency {args.latency * 1000:.0f} ms per request, endpoint {url}, workers {args.workers}")
-        print(f"one-time start-up (warm-up run, not in the rows): {time.perf_counter() - started:.1f} s")
-        head = ("concurrency", "procs", "convs", "calls/conv", "ideal", "conv/s", "share", "steady")
-        print("{:>11} {:>5} {:>6} {:>10} {:>7} {:>7} {:>6} {:>6}  cpu ms/call  server  range".format(*head))
-        for concurrency, n in sizes.items():
-            runs = [measure(server, url, world, n, concurrency, args.workers) for _ in range(args.repeat)]
-            runs.sort(key=lambda run: run.steady)
-            level = runs[len(runs) // 2]
-            ideal = concurrency / (level.calls * args.latency)
-            row = f"{concurrency:>11} {level.processes:>5} {n:>6} {level.calls:>10.2f} {ideal:>7.1f}"
-            row += f" {level.rate:>7.1f} {level.rate / ideal:>6.0%} {level.steady / ideal:>6.0%}"
-            row += f"  {level.cpu_ms:>11.1f} {level.server_ms:>7.1f}"
-            if len(runs) > 1:
-                shares = sorted(run.rate / ideal for run in runs)
-                row += f"  share {shares[0]:.0%}-{shares[-1]:.0%}, "
-                row += f"steady {runs[0].steady / ideal:.0%}-{runs[-1].steady / ideal:.0%} ({len(runs)} runs)"
-            print(row)
-    finally:
-        server.terminate()
-        server.wait()
+    rows: list[Row] = []
+    print(HEAD)
+    for latency in args.latencies:
+        server, url = start_server(latency, args.per_slot * max(args.levels))
+        try:
+            # Warm-up: this process's imports and first connections, paid once per process, not per run.
+            measure(server, url, world, Run(latency, 8, 1, 1))
+            for concurrency in args.levels:
+                for workers in args.workers:
+                    row = measure(server, url, world, Run(latency, concurrency, workers, args.per_slot))
+                    rows.append(row)
+                    print(row.line(), flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+    print()
+    print(summary(rows, args.workers))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.run_config import GenerateConfig, default_workers
 from db.engine import ensure_schema, make_engine, session_factory
 from simulator.batch import prepare_run, simulate_chunk, simulate_pending

@@ -33,7 +33,7 @@ from autogen_core.models import (
 from rich.console import Console
 from rich.table import Table
 
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.tasks import FunctionSpec
 from roles.hf_client import HFChatCompletionClient, LoadedModel, PrefixKVCache, loaded_model
 from roles.prompts import button_system_prompt

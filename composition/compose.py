@@ -24,6 +24,7 @@ from typing import Any
 from composition.world.expr import Call, Literal, Node, Reject
 from composition.world.links import Producer, build_graph
 from composition.world.questions import compare_logic, equal_logic, pick_logic, two_value_logic
+from composition.world.reroot import reroot
 from composition.world.types import Param, WorldFunction
 from datamodel.tasks import LogicOp
 
@@ -174,7 +175,6 @@ def _same_shape(
     composer: Composer, stype: str, steps: int, rng: random.Random, want_equal: bool = False
 ) -> tuple[Node, Node, Literal, Literal]:
     """A branch and its twin over a different subject, with both subjects (the comparison's labels)."""
-    from composition.world.reroot import reroot
 
     branch = composer.chain(stype, steps, rng)
     twin, old, new = reroot(composer, branch, rng, want_equal)

@@ -22,6 +22,7 @@ from db import store
 from db.engine import DatabaseError, make_engine, session_factory
 from db.models import Conversation, TrainingRun
 from simulator.batch import offline_world
+from training.data import DataError, read_manifest
 
 __all__ = ["HeldOutError", "TrainingTasks", "stored_tasks", "training_tasks", "world_tasks"]
 
@@ -70,7 +71,6 @@ def _manifest_fingerprints(manifest: dict[str, Any], where: str) -> set[str]:
 def training_tasks(train_data: Sequence[Path], training_run: TrainingRun | None) -> TrainingTasks:
     """Every task of the given export files and of the training run's data; HeldOutError when one of
     them cannot say which tasks it holds (then nothing could be promised about the evaluation)."""
-    from training.data import DataError, read_manifest
 
     fingerprints: set[str] = set()
     sources: list[str] = []

@@ -170,7 +170,7 @@ def run_evaluation(
     metrics, then store and return the summary. `execution` may change concurrency and request settings
     (never what is measured) on a resume."""
     from simulator.llm_batch import make_runtime  # the openai SDK: imported when used
-    from simulator.llm_workers import run_llm_episodes
+    from simulator.llm_shards import run_llm_episodes
 
     with sessions() as session:
         eval_run = eval_store.get_eval_run(session, eval_run_id)
@@ -185,8 +185,7 @@ def run_evaluation(
     progress = EvalProgress(total=len(pending))
     on_progress(progress)
 
-    def keep(outcome: object) -> None:
-        assert isinstance(outcome, EpisodeOutcome)
+    def keep(outcome: EpisodeOutcome) -> None:
         task = tasks[outcome.task_id]
         metrics = episode_metrics(task, outcome.trajectory)
         with sessions.begin() as session:

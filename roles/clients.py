@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
+from autogen_ext.models.openai import BaseOpenAIChatCompletionClient
+from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from datamodel.models import ClientSetupError, RoleModel
 from roles.resilience import LLMRuntime, ManagedClient
 
 __all__ = [
+    "ENDPOINT_MODEL_INFO",
     "LOCAL_API_KEY",
     "ClientSetupError",
     "build_role_client",
-    "llm_model_info",
     "local_weights_stamp",
     "openai_client",
 ]
@@ -31,21 +33,14 @@ LOCAL_API_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept a
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".json")
 
 
-def llm_model_info(name: str) -> ModelInfo | None:
-    """None for names autogen knows (it has their info); otherwise what an endpoint typically offers."""
-    from autogen_ext.models.openai._model_info import get_info  # private, but the only lookup there is
-
-    try:
-        get_info(name)
-    except (KeyError, ValueError):
-        return ModelInfo(
-            vision=False,
-            function_calling=True,
-            json_output=True,
-            family=ModelFamily.UNKNOWN,
-            structured_output=False,
-        )
-    return None
+# What an OpenAI-compatible endpoint typically offers, for model names autogen-ext's table does not know.
+ENDPOINT_MODEL_INFO = ModelInfo(
+    vision=False,
+    function_calling=True,
+    json_output=True,
+    family=ModelFamily.UNKNOWN,
+    structured_output=False,
+)
 
 
 def _api_key(role: str, settings: RoleModel) -> str:
@@ -63,20 +58,20 @@ def _api_key(role: str, settings: RoleModel) -> str:
 def openai_client(
     role: str, settings: RoleModel, *, native_tools: bool, parallel: bool, max_retries: int
 ) -> ChatCompletionClient:
-    """autogen-ext's OpenAI chat client for any OpenAI-compatible endpoint, on `endpoint_openai_client`.
+    """autogen-ext's OpenAI chat client for any OpenAI-compatible endpoint, on the stock SDK client.
 
     `BaseOpenAIChatCompletionClient` is what `OpenAIChatCompletionClient` builds on (message and tool
-    conversion, parsing, usage); it takes the SDK client ready-made, which is how the tuned one gets in."""
-    from autogen_ext.models.openai import BaseOpenAIChatCompletionClient
-
-    from roles.endpoint import endpoint_openai_client
-
+    conversion, parsing, usage); it takes the SDK client ready-made, which is how the aiohttp transport
+    gets in (`DefaultAioHttpClient`, the SDK's own choice for many requests in flight). Retries, backoff
+    with Retry-After and timeouts are the SDK's (`max_retries`, `timeout`). The model's capabilities are
+    autogen-ext's for names its table knows, ENDPOINT_MODEL_INFO for the rest (docs/decisions.md)."""
     name = settings.spec.name
-    sdk = endpoint_openai_client(
+    sdk = AsyncOpenAI(
         api_key=_api_key(role, settings),
         base_url=settings.base_url,
         timeout=settings.timeout,
         max_retries=max_retries,
+        http_client=DefaultAioHttpClient(),
     )
     create_args: dict[str, Any] = {"model": name}
     for param in ("temperature", "max_tokens", "seed"):
@@ -85,12 +80,13 @@ def openai_client(
             create_args[param] = value
     if native_tools and not parallel:
         create_args["parallel_tool_calls"] = False  # only valid when tools are sent
-    return BaseOpenAIChatCompletionClient(
-        sdk,
-        create_args=create_args,
-        model_info=llm_model_info(name),
-        include_name_in_message=False,  # several servers reject the "name" field
-    )
+    # include_name_in_message=False: several servers reject the "name" field.
+    try:  # Without model_info the client looks the name up in autogen-ext's table of known models ...
+        return BaseOpenAIChatCompletionClient(sdk, create_args=create_args, include_name_in_message=False)
+    except ValueError:  # ... and refuses a name it does not know ("model_info is required ...").
+        return BaseOpenAIChatCompletionClient(
+            sdk, create_args=create_args, model_info=ENDPOINT_MODEL_INFO, include_name_in_message=False
+        )
 
 
 def local_weights_stamp(path: str) -> str:

@@ -1,9 +1,10 @@
 """One wrapper around every LLM client of a run: concurrency limit, reply cache, token ledger, budget.
 
 HTTP failures (429 with Retry-After, 5xx, timeouts, dropped connections) are retried by the client with
-the openai SDK's own policy (`max_retries`, `timeout`; roles/endpoint.py); this wrapper does not repeat
+the openai SDK's own policy (`max_retries`, `timeout`; roles/clients.py); this wrapper does not repeat
 that. It only retries the one case the SDK does not: a 200 reply whose body is not a valid completion
-(garbage JSON), which the SDK raises at once (docs/decisions.md).
+(garbage JSON), which the SDK raises at once (docs/decisions.md). And it names a refused connection as
+one (`connection_refused`): the SDK's aiohttp transport reports it as a timeout.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import aiohttp
 import openai
 import pydantic
 from autogen_core import CancellationToken
@@ -32,7 +35,7 @@ from pydantic import BaseModel
 from roles.cache import ResponseCache, request_key
 from roles.ledger import Budget, TokenLedger
 
-__all__ = ["MALFORMED_REPLY_ERRORS", "LLMRuntime", "ManagedClient"]
+__all__ = ["MALFORMED_REPLY_ERRORS", "LLMRuntime", "ManagedClient", "connection_refused"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,34 @@ MALFORMED_REPLY_ERRORS: tuple[type[Exception], ...] = (
     IndexError,  # no choices
 )
 _ZERO = RequestUsage(prompt_tokens=0, completion_tokens=0)
+
+
+def connection_refused(exc: BaseException) -> bool:
+    """Whether an error the SDK reports as a timeout is really a connection that failed (refused, no such
+    host): aiohttp's `ClientConnectorError` somewhere in its chain of causes.
+
+    The SDK's aiohttp transport maps every aiohttp connection error to a connect timeout, so a wrong port
+    would end with "Request timed out." after the retries (which treat both alike); the stock httpx2
+    transport says "Connection error.", and so do we."""
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+@contextmanager
+def _connection_errors_named() -> Iterator[None]:
+    """Re-raise a refused connection that the SDK reports as a timeout as its `APIConnectionError`."""
+    try:
+        yield
+    except openai.APITimeoutError as exc:
+        if connection_refused(exc):
+            raise openai.APIConnectionError(request=exc.request) from exc
+        raise
 
 
 @dataclass
@@ -93,7 +124,8 @@ class ManagedClient(ChatCompletionClient):
         for attempt in range(self._runtime.malformed_retries + 1):
             try:
                 async with self._runtime.gate:
-                    return await self.inner.create(messages, **kwargs)
+                    with _connection_errors_named():
+                        return await self.inner.create(messages, **kwargs)
             except MALFORMED_REPLY_ERRORS as exc:
                 if attempt == self._runtime.malformed_retries:
                     raise
@@ -158,13 +190,14 @@ class ManagedClient(ChatCompletionClient):
                 extra_create_args=extra_create_args,
                 cancellation_token=cancellation_token,
             )
-            async for item in stream:
-                if isinstance(item, CreateResult):
-                    u = item.usage
-                    self._runtime.ledger.record(
-                        self.role, self.stage, self.model, u.prompt_tokens, u.completion_tokens, cached=False
-                    )
-                yield item
+            with _connection_errors_named():
+                async for item in stream:
+                    if isinstance(item, CreateResult):
+                        u = item.usage
+                        self._runtime.ledger.record(
+                            self.role, self.stage, self.model, u.prompt_tokens, u.completion_tokens, False
+                        )
+                    yield item
 
     async def close(self) -> None:
         await self.inner.close()

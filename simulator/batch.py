@@ -1,8 +1,10 @@
 """Many episodes: a run's tasks, concurrent simulation in worker processes, one transaction per episode.
 
 The parent process owns the database: it stores the run and its tasks, hands chunks of pending tasks to
-worker processes (each runs many episodes concurrently on asyncio), and stores every finished episode in its
-own transaction. A crash loses at most the episodes in flight; `resume` simulates what has no conversation.
+the worker pool (simulator/pool.py; each worker runs many episodes concurrently on asyncio), and stores
+every finished episode in its own transaction. A crash loses at most the episodes in flight; `resume`
+simulates what has no conversation. LLM runs take their own way through the same pool
+(simulator/llm_shards.py).
 
 Tasks come from the offline world (generated here, chunk by chunk) or, for `source: llm`, from the
 bottom-up stages (simulator/llm_batch.py), which store every stage's items as they go; both paths
@@ -12,36 +14,37 @@ store the tasks a run lacks, so a resume picks up either where it stopped.
 from __future__ import annotations
 
 import asyncio
-import os
+import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import closing, contextmanager
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import metadata
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from composition.seeds import load_seeds
-from composition.world import OfflineWorld
-from datamodel.checks import CheckResult, verdict
+from datamodel.checks import verdict
 from datamodel.run_config import EXECUTION_FIELDS, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
-from datamodel.trajectory import Trajectory
 from db import store
 from roles.ledger import TokenLedger
 from simulator.bottom_up import check_prompt_versions
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
-from simulator.processes import adopt_environment, start_worker_server, worker_context
+from simulator.pool import WorkerPool, first_failure, send, worker_pool
+from simulator.runs import EpisodeOutcome, RunError, WorkerError, offline_world
 from simulator.verify import verify
 
 __all__ = [
     "BatchProgress",
     "EpisodeOutcome",
     "RunError",
+    "WorkerError",
     "offline_world",
     "prepare_run",
     "simulate_chunk",
@@ -49,25 +52,8 @@ __all__ = [
 ]
 
 TASK_CHUNK = 500
+_POLL_S = 0.1  # how often the parent looks for dead workers while it waits for a chunk
 _VERSIONED = ("autogen-agentchat", "autogen-core", "pydantic", "sqlalchemy", "alembic", "button-sim")
-
-
-class RunError(Exception):
-    """A run cannot be started or resumed as asked; the message says why."""
-
-
-@dataclass
-class EpisodeOutcome:
-    """One finished episode, as a worker hands it back to the parent."""
-
-    task_id: int
-    trajectory: Trajectory
-    checks: list[CheckResult]
-    models: dict[str, str]
-
-    @property
-    def accepted(self) -> bool:
-        return verdict(self.checks).accepted
 
 
 @dataclass
@@ -80,7 +66,7 @@ class BatchProgress:
     rejected: dict[str, int] = field(default_factory=dict)
     left_pending: int = 0  # tasks not started because the budget was spent
     ledger: TokenLedger | None = None  # LLM runs: tokens and requests per role
-    processes: int = 1  # LLM runs: processes the episodes ran in (simulator/llm_workers.py)
+    processes: int = 1  # LLM runs: processes the episodes ran in (simulator/llm_shards.py)
 
     def record(self, outcome: EpisodeOutcome) -> None:
         self.done += 1
@@ -100,12 +86,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
-
-
-@lru_cache(maxsize=4)
-def offline_world(world_seed: int) -> OfflineWorld:
-    """The offline world of a seed, built once per process (its knowledge base takes a while)."""
-    return OfflineWorld(world_seed=world_seed)
 
 
 def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[CompositionalTask]]:
@@ -129,8 +109,6 @@ def prepare_run(
     World tasks are stored one chunk per transaction. LLM tasks come from the bottom-up stages, whose
     requests are recorded in `ledger` (the invocation's, shared with the simulation phase).
     """
-    if config.workers > 1:
-        start_worker_server()  # its imports overlap the tasks' generation below
     if resume_run_id is None:
         if config.source == "llm":
             load_seeds(config.bottom_up.seeds, config.bottom_up.max_seeds)  # a bad file makes no run
@@ -167,7 +145,7 @@ def _add_llm_tasks(
 ) -> None:
     """The bottom-up stages' tasks, the first `n` of them; a stop leaves the run interrupted and
     resumable (every finished stage item is stored)."""
-    from simulator.llm_batch import bottom_up_tasks  # the LLM stack: only for LLM runs
+    from simulator.llm_batch import bottom_up_tasks  # the LLM stack (openai SDK): imported by LLM runs only
 
     try:
         tasks = bottom_up_tasks(sessions, run_id, config, ledger)
@@ -248,13 +226,32 @@ def _outcomes(
         for chunk in chunks:
             yield simulate_chunk(chunk, config)
         return
-    with worker_context().Pool(workers, initializer=adopt_environment, initargs=(dict(os.environ),)) as pool:
-        jobs = [(chunk, config) for chunk in chunks]
-        yield from pool.imap_unordered(_simulate_job, jobs)
+    with worker_pool(workers) as pool:
+        jobs = [pool.submit(_simulate_and_send, chunk, config) for chunk in chunks]
+        for _ in chunks:
+            yield _next_chunk(pool, jobs)
 
 
-def _simulate_job(job: tuple[list[tuple[int, CompositionalTask]], GenerateConfig]) -> list[EpisodeOutcome]:
-    return simulate_chunk(*job)
+def _simulate_and_send(chunk: list[tuple[int, CompositionalTask]], config: GenerateConfig) -> None:
+    """In a worker: simulate a chunk and send its outcomes to the parent (simulator/pool.py)."""
+    send(simulate_chunk(chunk, config))
+
+
+def _next_chunk(pool: WorkerPool, jobs: list[Future[None]]) -> list[EpisodeOutcome]:
+    """The outcomes of the next chunk a worker finished. A chunk that failed raises its error; a dead
+    worker stops the run (WorkerError)."""
+    while True:
+        with suppress(queue.Empty):
+            outcomes: list[EpisodeOutcome] = pool.next_message(timeout=_POLL_S)
+            return outcomes
+        failure = first_failure(jobs)
+        if failure is not None and isinstance(failure[1], BrokenProcessPool):
+            raise WorkerError(
+                "a worker process died (killed, or out of memory); every episode finished so far "
+                "is stored, the rest stays pending"
+            ) from failure[1]
+        if failure is not None:
+            raise failure[1]
 
 
 @contextmanager
@@ -296,14 +293,14 @@ def _simulate_with_llm(
     progress: BatchProgress,
     ledger: TokenLedger | None,
 ) -> None:
-    from simulator.llm_batch import make_runtime  # openai SDK: only for LLM runs
-    from simulator.llm_workers import llm_processes, run_llm_episodes
+    # The LLM stack (openai SDK, autogen-ext): imported by LLM runs only.
+    from simulator.llm_batch import make_runtime
+    from simulator.llm_shards import llm_processes, run_llm_episodes
 
     runtime = make_runtime(config, ledger)
     progress.ledger, progress.processes = runtime.ledger, llm_processes(config, len(pending))
 
-    def keep(outcome: object) -> None:
-        assert isinstance(outcome, EpisodeOutcome)
+    def keep(outcome: EpisodeOutcome) -> None:
         _store_outcome(sessions, run_id, outcome)
         progress.record(outcome)
         on_progress(progress)

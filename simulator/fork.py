@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.checks import verdict
 from datamodel.run_config import ForkChange, ForkConfig, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask

@@ -4,7 +4,7 @@ LLM runs are I/O-bound: one event loop runs up to `concurrency` episodes, the sh
 in-flight requests, and each finished episode is stored in its own transaction at once (a crash loses
 only the episodes in flight). When the budget is spent, episodes not started yet are left without a
 conversation (pending, resumable) and the ones that hit the budget end with TerminationReason.BUDGET.
-simulator/llm_workers.py runs this loop in several processes when one loop's CPU would be the limit.
+simulator/llm_shards.py runs this loop in-process or in several worker processes.
 
 For `--source llm` the tasks themselves come from here too: `bottom_up_tasks` runs the composer and judge
 through composition/pipeline.py, recorded in the ledger under the stage `bottom_up`.
@@ -13,14 +13,12 @@ through composition/pipeline.py, recorded in the ledger under the stage `bottom_
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.run_config import GenerateConfig
 from datamodel.tasks import CompositionalTask
 from roles.cache import ResponseCache
@@ -30,6 +28,7 @@ from roles.resilience import LLMRuntime
 from simulator.bottom_up import run_bottom_up
 from simulator.build import episode_clients, llm_clients
 from simulator.episode import EpisodeConfig, run_episode
+from simulator.runs import EpisodeOutcome
 from simulator.verify import verify
 
 __all__ = ["BOTTOM_UP_STAGE", "bottom_up_tasks", "make_runtime", "simulate_llm"]
@@ -80,25 +79,12 @@ def bottom_up_tasks(
     return asyncio.run(run())
 
 
-@contextmanager
-def _settled_heap() -> Iterator[None]:
-    """Keep what exists before the episodes start (modules, the world, the tasks) out of the cyclic
-    collector's passes while they run: a full pass otherwise walks ~170k long-lived objects and stalls the
-    event loop ~150 ms (bench/concurrency.py, concurrency 32). Unfrozen afterwards, so whatever the run
-    leaves behind can still be collected (garbage frozen with the rest is collected then too)."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 async def simulate_llm(
     pending: Pending,
     config: GenerateConfig,
     world: OfflineWorld,
     runtime: LLMRuntime,
-    store: Callable[[object], None],
+    store: Callable[[EpisodeOutcome], None],
     episode_config: EpisodeConfig | None = None,
 ) -> int:
     """Simulate `pending` with the configured roles; `store(outcome)` for each finished episode.
@@ -106,8 +92,6 @@ async def simulate_llm(
     `episode_config` defaults to generation's (hints on); evaluation passes its own (hints off).
     Returns how many tasks were left pending because the budget was spent before they started.
     """
-    from simulator.batch import EpisodeOutcome  # batch imports this module; the type lives there
-
     llm = llm_clients(config, runtime)
     gate = asyncio.Semaphore(config.concurrency)
     if episode_config is None:
@@ -123,22 +107,21 @@ async def simulate_llm(
             return EpisodeOutcome(task_id, trajectory, verify(task, trajectory), clients.models)
 
     skipped = 0
-    with _settled_heap():
-        try:
-            # Scheduled in task order (as_completed alone would start them in set order): a budget stop
-            # then leaves the tail of the run pending, and runs are reproducible.
-            jobs: list[asyncio.Task[EpisodeOutcome | None]] = [
-                asyncio.ensure_future(one(i, t)) for i, t in pending
-            ]
-            for finished in asyncio.as_completed(jobs):
-                outcome = await finished
-                if outcome is None:
-                    skipped += 1
-                else:
-                    store(outcome)
-        finally:
-            for client in llm.values():
-                await client.close()
-            if runtime.cache is not None:
-                runtime.cache.close()
+    try:
+        # Scheduled in task order (as_completed alone would start them in set order): a budget stop
+        # then leaves the tail of the run pending, and runs are reproducible.
+        jobs: list[asyncio.Task[EpisodeOutcome | None]] = [
+            asyncio.ensure_future(one(i, t)) for i, t in pending
+        ]
+        for finished in asyncio.as_completed(jobs):
+            outcome = await finished
+            if outcome is None:
+                skipped += 1
+            else:
+                store(outcome)
+    finally:
+        for client in llm.values():
+            await client.close()
+        if runtime.cache is not None:
+            runtime.cache.close()
     return skipped

@@ -22,6 +22,7 @@ import yaml
 from transformers.trainer_utils import SaveStrategy, SchedulerType
 from trl import SFTConfig, TrlParser
 
+from db import DEFAULT_DB_URL
 from roles.local_models import DEFAULT_BASE_MODEL
 
 __all__ = ["TrainConfig", "parse_train_args", "world_size"]
@@ -180,8 +181,6 @@ def parse_train_args(args: list[str]) -> tuple[TrainConfig, str]:
 
     Unknown flags and unknown keys of the YAML file are errors that name them (ValueError or argparse's
     ArgumentError); `--help` prints every setting and exits."""
-    from db import DEFAULT_DB_URL
-
     parser = _Parser([cast(Any, TrainConfig)], prog="button train", exit_on_error=False)  # a dataclass type
     parser.add_argument("--db", default=DEFAULT_DB_URL, help="Database URL where the run is recorded.")
     _check_config_keys(args)

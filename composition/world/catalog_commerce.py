@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from composition.world.catalog_base import field, lister, lookup, param, require_number, simple
+from composition.world.catalog_finance import finance_functions
+from composition.world.catalog_food import food_functions
 from composition.world.types import ListInfo, WorldFunction
 
 if TYPE_CHECKING:
@@ -213,7 +215,4 @@ def _shopping() -> list[WorldFunction]:
 
 def commerce_functions() -> list[WorldFunction]:
     """The finance, shopping and food domains."""
-    from composition.world.catalog_finance import finance_functions
-    from composition.world.catalog_food import food_functions
-
     return [*finance_functions(), *_shopping(), *food_functions()]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from composition.world import words as w
 from composition.world.catalog_base import field, lister, lookup, param, require_number, simple
+from composition.world.catalog_calendar import calendar_functions
 from composition.world.types import ListInfo, WorldFunction
 
 if TYPE_CHECKING:
@@ -395,6 +396,4 @@ def _sports() -> list[WorldFunction]:
 
 def life_functions() -> list[WorldFunction]:
     """The health, sports, calendar and education domains."""
-    from composition.world.catalog_calendar import calendar_functions
-
     return [*_health(), *_sports(), *calendar_functions()]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from composition.world.catalog_base import field, lister, lookup, param, simple
+from composition.world.catalog_movies import movie_functions
+from composition.world.catalog_music import music_functions
 from composition.world.types import ListInfo, WorldFunction
 
 if TYPE_CHECKING:
@@ -194,7 +196,4 @@ def _books() -> list[WorldFunction]:
 
 def media_functions() -> list[WorldFunction]:
     """All functions of the books, movies and music domains."""
-    from composition.world.catalog_movies import movie_functions
-    from composition.world.catalog_music import music_functions
-
     return [*_books(), *movie_functions(), *music_functions()]

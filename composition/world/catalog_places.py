@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from composition.world.catalog_base import field, lister, lookup, param, simple
+from composition.world.catalog_travel import travel_functions
 from composition.world.types import ListInfo, WorldFunction
 
 if TYPE_CHECKING:
@@ -344,6 +345,4 @@ def _maps() -> list[WorldFunction]:
 
 def places_functions() -> list[WorldFunction]:
     """All functions of the people, geography, maps, travel and weather domains."""
-    from composition.world.catalog_travel import travel_functions
-
     return [*_people(), *_geography(), *_maps(), *travel_functions()]

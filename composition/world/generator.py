@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from composition.compose import compose_parallel_then_sequential, compose_sequential
 from composition.logic import LogicError
 from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, answer_of, linearize
 from composition.world.questions import ask, atomic_question
@@ -49,7 +50,6 @@ def _min_steps(strategy: Strategy) -> int:
 
 
 def _compose(world: OfflineWorld, strategy: Strategy, max_subtasks: int, rng: random.Random) -> Node:
-    from composition.compose import compose_parallel_then_sequential, compose_sequential
 
     if strategy is Strategy.ATOMIC:
         return compose_sequential(world.composer, 1, rng)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
 from typing import Any
 
+from composition.world.kb_build import build_all
 from composition.world.types import ToolExecutionError
 
-__all__ = ["KnowledgeBase", "unique_names"]
+__all__ = ["KnowledgeBase"]
 
 # How an entity type is named in error messages and hints.
 ENTITY_NOUNS: dict[str, str] = {
@@ -27,24 +27,10 @@ ENTITY_NOUNS: dict[str, str] = {
 }
 
 
-def unique_names(rng: random.Random, count: int, make: Callable[[random.Random], str]) -> list[str]:
-    """Draw ``count`` distinct names from a maker, in draw order (deterministic for a seeded rng)."""
-    seen: dict[str, None] = {}
-    attempts = 0
-    while len(seen) < count:
-        attempts += 1
-        if attempts > count * 60:
-            raise RuntimeError(f"could not draw {count} distinct names; the word lists are too small")
-        seen.setdefault(make(rng), None)
-    return list(seen)
-
-
 class KnowledgeBase:
     """Entity tables, reverse indexes and derived facts for one world seed."""
 
     def __init__(self, seed: int) -> None:
-        from composition.world.kb_build import build_all
-
         self.seed = seed
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}
         self._indexes: dict[tuple[str, str], dict[Any, list[str]]] = {}

@@ -10,7 +10,8 @@ import random
 from typing import TYPE_CHECKING
 
 from composition.world import words as w
-from composition.world.kb import unique_names
+from composition.world.kb_build_more import build_commerce, build_life
+from composition.world.names import unique_names
 
 if TYPE_CHECKING:
     from composition.world.kb import KnowledgeBase
@@ -36,8 +37,6 @@ _BIRTH_RANGES = {"athlete": (1986, 2004), "writer": (1930, 1990), "film director
 
 def build_all(kb: KnowledgeBase, rng: random.Random) -> None:
     """Fill every table of the knowledge base in dependency order."""
-    from composition.world.kb_build_more import build_commerce, build_life
-
     _countries_and_cities(kb, rng)
     _people(kb, rng)
     _books(kb, rng)

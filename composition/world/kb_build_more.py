@@ -7,7 +7,7 @@ import random
 from typing import TYPE_CHECKING
 
 from composition.world import words as w
-from composition.world.kb import unique_names
+from composition.world.names import unique_names
 
 if TYPE_CHECKING:
     from composition.world.kb import KnowledgeBase

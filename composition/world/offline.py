@@ -5,16 +5,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from composition.compose import Composer
 from composition.world.catalog import all_functions
+from composition.world.generator import generate_task
 from composition.world.kb import KnowledgeBase
 from composition.world.phrasing import sample_literal
 from composition.world.types import Param, ToolExecutionError, WorldFunction
 from datamodel.tasks import CompositionalTask, FunctionSpec, Strategy
-
-if TYPE_CHECKING:
-    from composition.compose import Composer
 
 __all__ = ["OfflineWorld"]
 
@@ -32,8 +31,6 @@ class OfflineWorld:
     @cached_property
     def composer(self) -> Composer:
         """The composition strategies bound to this world's functions and knowledge base."""
-        from composition.compose import Composer
-
         return Composer(list(self.world_functions.values()), self._run, self._sample)
 
     def _run(self, fn: WorldFunction, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +65,6 @@ class OfflineWorld:
         self, seed: int, index: int, max_subtasks: int = 3, strategies: Sequence[Strategy] | None = None
     ) -> CompositionalTask:
         """The ``index``-th task of ``seed`` (independent of how many others are generated)."""
-        from composition.world.generator import generate_task
 
         return generate_task(self, seed, index, max_subtasks, strategies)
 

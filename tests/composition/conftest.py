@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from composition.logic import apply_logic
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.tasks import ArgBinding, CompositionalTask
 
 Replay = Callable[[CompositionalTask], list[Any]]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from composition.compose import compose_parallel_then_sequential, compose_sequential
-from composition.world import OfflineWorld
 from composition.world.expr import Call, Logic, Node, Reject, linearize
+from composition.world.offline import OfflineWorld
 from composition.world.types import feeds
 from datamodel.tasks import RefArg
 
@@ -79,7 +79,7 @@ def test_list_reductions_refer_to_the_list_field(world: OfflineWorld) -> None:
 
 def test_generation_ignores_hash_randomization(tmp_path: Path) -> None:
     script = (
-        "from composition.world import OfflineWorld\n"
+        "from composition.world.offline import OfflineWorld\n"
         "import hashlib\n"
         "tasks = OfflineWorld(0).generate_tasks(60, seed=8, max_subtasks=4)\n"
         "print(hashlib.sha256(''.join(t.model_dump_json() for t in tasks).encode()).hexdigest())\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from composition.world import OfflineWorld
 from composition.world.catalog import all_functions
+from composition.world.offline import OfflineWorld
 from composition.world.phrasing import ENTITY_OF_STYPE, sample_literal
 from datamodel.tasks import FunctionSpec
 

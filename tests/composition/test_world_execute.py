@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from composition.world import OfflineWorld, ToolExecutionError
+from composition.world.offline import OfflineWorld
 from composition.world.phrasing import sample_literal
+from composition.world.types import ToolExecutionError
 
 
 def _calls(world: OfflineWorld, per_function: int) -> list[tuple[str, dict[str, object]]]:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from composition.logic import render_value
-from composition.world import OfflineWorld, answer_field
+from composition.world.generator import answer_field
+from composition.world.offline import OfflineWorld
 from datamodel.tasks import CompositionalTask, LogicOp, RefArg, Strategy
 
 

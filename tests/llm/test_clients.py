@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from typing import Any
 
+import openai
 import pytest
 from autogen_agentchat.base import Response
 from autogen_agentchat.messages import TextMessage
@@ -21,13 +23,15 @@ from datamodel.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 from roles.assistant import AssistantRole
 from roles.clients import ClientSetupError, build_role_client
 from roles.messages import turn_message, turn_of
-from roles.resilience import LLMRuntime, ManagedClient
+from roles.resilience import LLMRuntime, ManagedClient, connection_refused
 from roles.tool import ToolRole
 
 
-def client(url: str, runtime: LLMRuntime | None = None, role: str = "user", **settings: Any) -> ManagedClient:
+def client(
+    url: str, runtime: LLMRuntime | None = None, role: str = "user", max_retries: int = 2, **settings: Any
+) -> ManagedClient:
     model = RoleModel(model="openai:scripted", base_url=url, timeout=1, **settings)
-    return build_role_client(role, model, runtime or LLMRuntime(), parallel=True, max_retries=2)
+    return build_role_client(role, model, runtime or LLMRuntime(), parallel=True, max_retries=max_retries)
 
 
 def ask(managed: ManagedClient, text: str = "hello") -> CreateResult:
@@ -83,6 +87,29 @@ def test_streaming_yields_text_then_the_result_with_usage() -> None:
     assert len(texts) > 1 and "".join(str(t) for t in texts) == "a streamed reply, in several chunks"
     assert isinstance(final, CreateResult) and final.content == "a streamed reply, in several chunks"
     assert server.requests[0]["stream"] is True
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_refused_connection_is_a_connection_error_not_a_timeout() -> None:
+    """The SDK's aiohttp transport reports a refused connection as a connect timeout; the role's client
+    names it for what it is, after the SDK's retries."""
+    managed = client(f"http://127.0.0.1:{_closed_port()}/v1")
+    with pytest.raises(openai.APIConnectionError) as caught:
+        ask(managed)
+    assert type(caught.value) is openai.APIConnectionError and str(caught.value) == "Connection error."
+    assert connection_refused(caught.value)
+
+
+def test_a_timeout_stays_a_timeout() -> None:
+    hang = FaultPlan(share=1.0, kinds=("hang",), hang_s=1.5, always=True)
+    with serve(echo, hang) as server, pytest.raises(openai.APITimeoutError):
+        ask(client(server.url, max_retries=0))
 
 
 def test_missing_api_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

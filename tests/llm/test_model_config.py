@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from cli import app
 from cli.commands import read_generate as read_command
 from datamodel.models import SMOLLM2_PATH, ModelSpec, RoleModel, parse_model
-from roles.clients import llm_model_info
+from roles.clients import ENDPOINT_MODEL_INFO, openai_client
 
 RUN_YAML = """\
 n: 7
@@ -46,11 +46,17 @@ def test_bad_model_names_say_what_is_allowed(uri: str) -> None:
         parse_model(uri)
 
 
-def test_model_info_only_for_names_autogen_does_not_know() -> None:
-    assert llm_model_info("gpt-4o-mini") is None
-    info = llm_model_info("qwen2.5-7b")
-    assert info is not None and info["function_calling"] and info["json_output"]
-    assert info["family"] == "unknown" and info["structured_output"] is False
+def test_model_info_is_autogens_for_names_it_knows_and_an_endpoints_for_the_rest() -> None:
+    def info(model: str) -> object:
+        settings = RoleModel(model=model, base_url="http://127.0.0.1:9/v1")
+        made = openai_client("assistant", settings, native_tools=False, parallel=True, max_retries=0)
+        return made.model_info
+
+    known = info("openai:gpt-4o-mini")
+    assert isinstance(known, dict) and known["family"] == "gpt-4o" and known["structured_output"] is True
+    assert info("openai:qwen2.5-7b") == ENDPOINT_MODEL_INFO
+    assert ENDPOINT_MODEL_INFO["function_calling"] and ENDPOINT_MODEL_INFO["json_output"]
+    assert ENDPOINT_MODEL_INFO["family"] == "unknown" and ENDPOINT_MODEL_INFO["structured_output"] is False
 
 
 def _write(tmp_path: Path) -> Path:

@@ -24,7 +24,7 @@ from autogen_core.models import (
 )
 from openai_server import Reply
 
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.tasks import CompositionalTask
 from roles.offline import OfflineAssistantClient, OfflineToolClient, OfflineUserClient
 from roles.scripted import ScriptedReply

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from cli.commands import read_generate as read_command
-from composition.world import OfflineWorld
+from composition.world.offline import OfflineWorld
 from datamodel.models import Roles
 from datamodel.run_config import GenerateConfig, read_run_config
 from roles.offline import OfflineUserClient

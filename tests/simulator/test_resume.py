@@ -1,4 +1,5 @@
-"""Interrupting `button generate` (kill -9, Ctrl-C) then --resume: nothing lost, nothing duplicated."""
+"""Interrupting `button generate` (kill -9, Ctrl-C, a dead worker) then --resume: nothing lost, nothing
+duplicated."""
 
 from __future__ import annotations
 
@@ -103,6 +104,36 @@ def test_ctrl_c_marks_run_interrupted_then_resume(tmp_path: Path) -> None:
     output = proc.communicate(timeout=60)[0].decode()
     assert proc.returncode == 130, output
     assert "button generate --resume 1" in output
+    assert "Traceback" not in output
+    assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
+    _resume_and_check(db, CTRL_C_N)
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of `pid` (spawned by simulator/pool.py; not multiprocessing's resource
+    tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # not a process, or ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_dead_worker_stops_the_run_as_interrupted_then_resume(tmp_path: Path) -> None:
+    db = tmp_path / "dead.db"
+    proc = _start(db, "--workers", "2", n=CTRL_C_N)
+    _wait_for_conversations(db, proc, 10)
+    workers = _workers(proc.pid)
+    assert workers, "no worker process found"
+    os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 1, output
+    assert "worker process died" in output and "button generate --resume 1" in output, output
     assert "Traceback" not in output
     assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
     _resume_and_check(db, CTRL_C_N)

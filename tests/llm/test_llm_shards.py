@@ -1,7 +1,8 @@
-"""LLM episodes sharded over worker processes (simulator/llm_workers.py), against the loopback server.
+"""LLM episodes sharded over worker processes (simulator/llm_shards.py), against the loopback server.
 
-A sharded run stores what an in-process run stores; the budget is one budget across processes; kill -9
-of the parent ends its workers, and a resume then ends with the same counts as an uninterrupted run.
+A sharded run stores what an in-process run stores, with the API key of the parent's environment; the
+budget is one budget across processes; Ctrl-C, kill -9 of the parent and a dead worker each stop the run
+without losing or duplicating anything, and a resume then stores what an uninterrupted run stores.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typer.testing import CliRunner
 from world_policy import WorldPolicy
 
 from cli import app
-from datamodel.models import RoleModel
+from datamodel.models import RoleModel, Roles
 from datamodel.run_config import GenerateConfig
 from roles.ledger import LedgerEntry, SharedLedger, TokenLedger
-from simulator.llm_workers import llm_processes
+from simulator.llm_shards import llm_processes
 
 N = POLICY_TASKS  # up to three processes' worth of tasks at the 16-per-process minimum
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,12 +60,12 @@ CONTENT = (
 
 
 def test_processes_follow_workers_tasks_slots_and_local_models() -> None:
-    endpoint = {"assistant": RoleModel(model="openai:m")}
+    endpoint = Roles(assistant=RoleModel(model="openai:m"))
     assert llm_processes(GenerateConfig(workers=8, concurrency=32, roles=endpoint), 1000) == 4  # 8 slots each
     assert llm_processes(GenerateConfig(workers=8, concurrency=256, roles=endpoint), 40) == 2  # 16 tasks each
     assert llm_processes(GenerateConfig(workers=3, concurrency=256, roles=endpoint), 1000) == 3
     assert llm_processes(GenerateConfig(workers=0, concurrency=256, roles=endpoint), 1000) == 1
-    local = {"assistant": RoleModel(model="hf:/models/x"), "tool": RoleModel(model="openai:m")}
+    local = Roles(assistant=RoleModel(model="hf:/models/x"), tool=RoleModel(model="openai:m"))
     assert llm_processes(GenerateConfig(workers=8, concurrency=256, roles=local), 1000) == 1
 
 
@@ -82,13 +83,18 @@ def test_shared_ledger_sums_spend_across_processes_and_hands_over_entries() -> N
     assert run.entries[("assistant", "simulate", "m")] == LedgerEntry(3, 1, 31, 6)
 
 
-def test_sharded_run_stores_what_an_in_process_run_stores(tmp_path: Path, llm_server: OpenAIServer) -> None:
+def test_sharded_run_stores_what_an_in_process_run_stores(
+    tmp_path: Path, llm_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     one, two = tmp_path / "one.db", tmp_path / "two.db"
-    _button(*_args(one, llm_server.url, "--workers", "0"))
+    monkeypatch.setenv("BUTTON_TEST_KEY", "sk-test-of-the-parent")  # set in this process only
+    key = ("--api-key-env", "BUTTON_TEST_KEY")
+    _button(*_args(one, llm_server.url, "--workers", "0", *key))
     requests = len(llm_server.requests)
-    out = _button(*_args(two, llm_server.url, "--workers", "2", "--concurrency", "16"))
+    out = _button(*_args(two, llm_server.url, "--workers", "2", "--concurrency", "16", *key))
     assert "over 2 processes" in out and f"{N} conversations simulated now" in out
     assert len(llm_server.requests) == 2 * requests  # no request lost or repeated
+    assert set(llm_server.auth) == {"Bearer sk-test-of-the-parent"}  # the workers saw the parent's key
     assert _rows(one, CONTENT) == _rows(two, CONTENT)
     assert _rows(two, "SELECT COUNT(DISTINCT task_id), COUNT(*) FROM conversations") == [(N, N)]
     assert _rows(two, "SELECT status FROM runs") == [("finished",)]
@@ -155,10 +161,9 @@ def _children(pid: int) -> dict[int, str]:
 
 
 def _workers(pid: int) -> list[int]:
-    """The LLM worker processes of a `button generate`: forks of its fork server (simulator/processes.py;
-    not the server itself, nor multiprocessing's resource tracker)."""
-    servers = [p for p, command in _children(pid).items() if "forkserver" in command]
-    return sorted(worker for server in servers for worker in _children(server))
+    """The worker processes of a `button generate`: its spawned children (simulator/pool.py), not
+    multiprocessing's resource tracker."""
+    return sorted(p for p, command in _children(pid).items() if "spawn_main" in command)
 
 
 def _alive(pid: int) -> bool:
@@ -208,6 +213,25 @@ def test_kill_9_ends_the_workers_and_resume_matches_an_uninterrupted_run(
     assert _rows(db, "SELECT status FROM runs") == [("finished",)]
 
 
+def test_ctrl_c_stops_the_workers_and_resume_matches_an_uninterrupted_run(
+    tmp_path: Path, world_policy: WorldPolicy, whole_run: list[tuple[object, ...]]
+) -> None:
+    db = tmp_path / "stopped.db"
+    with serve(world_policy, latency=0.05) as slow:
+        proc = _start_sharded(db, slow.url)
+        workers = _workers(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=60)[0].decode()
+        assert proc.returncode == 130, output
+        assert "button generate --resume 1" in output and "Traceback" not in output, output
+        assert not any(_alive(pid) for pid in workers)
+        assert _rows(db, "SELECT status FROM runs") == [("interrupted",)]
+        assert _count(db) < N
+        _button("generate", "--resume", "1", "--db", f"sqlite:///{db}", "--workers", "2")
+    assert _rows(db, CONTENT) == whole_run
+    assert _rows(db, "SELECT status FROM runs") == [("finished",)]
+
+
 def test_a_dead_worker_stops_the_run_cleanly_and_resume_finishes_it(
     tmp_path: Path, world_policy: WorldPolicy, whole_run: list[tuple[object, ...]]
 ) -> None:
@@ -218,7 +242,7 @@ def test_a_dead_worker_stops_the_run_cleanly_and_resume_finishes_it(
         os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer would
         output = proc.communicate(timeout=60)[0].decode()
         assert proc.returncode == 1, output
-        assert "died (exit code -9)" in output and "button generate --resume 1" in output, output
+        assert "worker process died" in output and "button generate --resume 1" in output, output
         assert "Traceback" not in output
         assert _rows(db, "SELECT status FROM runs") == [("interrupted",)]
         assert _count(db) < N
