@@ -15,6 +15,8 @@ from autogen_core.models import (
     UserMessage,
 )
 
+from composition.world.offline import OfflineWorld
+from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, TerminationReason, ToolTurn, Trajectory, UserTurn
 from roles.offline import CLARIFICATION_REPLY, OfflineToolClient, OfflineUserClient
 from simulator.build import offline_clients
@@ -243,18 +245,15 @@ def test_route_follows_the_last_turn() -> None:
 
 def test_the_offline_world_passes_every_check() -> None:
     """Integration: generated offline-tiny_world tasks, parallel on and off, all pass verification."""
-    world_package = pytest.importorskip("composition.world")
-    if not hasattr(world_package, "OfflineWorld"):
-        pytest.skip("composition.world.OfflineWorld is not there yet")
-    offline = world_package.OfflineWorld(world_seed=0)
+    offline = OfflineWorld(world_seed=0)
     tasks = offline.generate_tasks(50, seed=0, max_subtasks=3)
 
-    async def run_all(parallel: bool) -> list[tuple[object, Trajectory]]:
+    async def run_all(parallel: bool) -> list[tuple[CompositionalTask, Trajectory]]:
         config = EpisodeConfig(parallel=parallel)
         runs = [run_episode(t, offline_clients(t, offline, parallel=parallel), config) for t in tasks]
         return list(zip(tasks, await asyncio.gather(*runs), strict=True))
 
     for parallel in (True, False):
         for task, trajectory in asyncio.run(run_all(parallel)):
-            failed = [c for c in verify(task, trajectory) if not c.passed]  # type: ignore[arg-type]
-            assert not failed, (task.instruction, failed)  # type: ignore[attr-defined]
+            failed = [c for c in verify(task, trajectory) if not c.passed]
+            assert not failed, (task.instruction, failed)
