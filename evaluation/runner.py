@@ -1,11 +1,12 @@
-"""Run an evaluation: the model under test plays the Assistant over held-out tasks, without sub-task hints.
+"""The `button eval` service: the model under test plays the Assistant over held-out tasks, without
+sub-task hints, and every conversation is scored.
 
 The User and the Tools are played as in generation (offline scripted: the user states the task and answers
-questions, the tools execute in the offline world). Episodes run through the LLM path of generation
-(simulator/llm_batch.py: the shared request limit, retries, reply cache), and each conversation is stored
-with its checks and its metrics row in one transaction, so an interrupted evaluation resumes where it
-stopped. The stored run has kind 'eval' and its own copy of the tasks, so `button replay` shows any of
-its conversations and exports leave them out.
+questions, the tools execute in the offline world). This module chooses the held-out tasks, scores each
+trajectory and summarizes; simulator/evaluation_runs.py runs the episodes and stores everything (the run
+of kind 'eval' with its own copy of the tasks, each conversation with its checks and metrics row in one
+transaction), so `button replay` shows any of its conversations, exports leave them out, and an
+interrupted evaluation resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from datamodel.run_config import EvalConfig, read_run_config
+from datamodel.run_config import EvalConfig
 from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import Trajectory
 from db import eval_store, store
-from db.models import EvalRun, TrainingRun
+from db.models import TrainingRun
 from evaluation.heldout import HeldOutError, TrainingTasks, stored_tasks, training_tasks, world_tasks
 from evaluation.metrics import EpisodeMetrics, MetricSummary, breakdowns_by, episode_metrics
-from simulator.batch import EpisodeOutcome, RunError, package_versions
-from simulator.episode import EpisodeConfig
+from simulator.evaluation_runs import create_eval_run, finish_eval_run, simulate_eval_run
+from simulator.runs import RunError
 
-__all__ = ["EvalProgress", "EvalReport", "load_report", "run_evaluation", "start_evaluation"]
+__all__ = [
+    "EvalProgress",
+    "EvalReport",
+    "finish_evaluation",
+    "load_report",
+    "run_evaluation",
+    "score",
+    "start_evaluation",
+]
 
 
 Breakdowns = dict[str, dict[str, MetricSummary]]
@@ -39,10 +49,6 @@ class EvalProgress:
     total: int
     done: int = 0
     succeeded: int = 0
-
-    def record(self, metrics: EpisodeMetrics) -> None:
-        self.done += 1
-        self.succeeded += bool(metrics.success)
 
 
 @dataclass
@@ -117,46 +123,20 @@ def start_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> int
         linked = _linked_training_run(session, config)
         training = training_tasks(config.train_data, linked)
         tasks, source = _held_out_tasks(session, config, training)
-    with sessions.begin() as session:
-        run_id = store.create_run(
-            session,
-            kind="eval",
-            seed=config.seed,
-            n_requested=len(tasks),
-            config=config.model_dump(mode="json"),
-            versions=package_versions(),
-        )
-        store.add_tasks(session, run_id, tasks)
-        return eval_store.create_eval_run(
-            session,
-            run_id=run_id,
-            label=config.label,
-            model=config.assistant.model,
-            call_format=config.assistant.format,
-            parallel=config.parallel,
-            training_run_id=linked.id if linked is not None else None,
-            task_source=source,
-            held_out=training.record(),
-        )
+    return create_eval_run(
+        sessions,
+        config,
+        tasks,
+        training_run_id=linked.id if linked is not None else None,
+        task_source=source,
+        held_out=training.record(),
+    )
 
 
-def _stored_config(session: Session, eval_run: EvalRun, execution: dict[str, Any]) -> EvalConfig:
-    run = store.get_run(session, eval_run.run_id)
-    assert run is not None  # the foreign key keeps it
-    stored = read_run_config(run.config)
-    assert isinstance(stored, EvalConfig)  # the kind column and the config's kind agree
-    return stored.model_copy(update=execution)
-
-
-def _metrics_row(task: CompositionalTask, metrics: EpisodeMetrics, outcome: EpisodeOutcome) -> dict[str, Any]:
-    return {
-        "task_id": outcome.task_id,
-        "strategy": task.strategy.value,
-        "n_subtasks": len(task.subtasks),
-        "progress": metrics.progress,
-        "termination": outcome.trajectory.termination.value,
-        **metrics.model_dump(),
-    }
+def score(task: CompositionalTask, trajectory: Trajectory) -> dict[str, Any]:
+    """The metrics columns of one evaluated conversation."""
+    metrics = episode_metrics(task, trajectory)
+    return {"progress": metrics.progress, **metrics.model_dump()}
 
 
 def run_evaluation(
@@ -166,62 +146,27 @@ def run_evaluation(
     execution: dict[str, Any] | None = None,
     on_progress: Callable[[EvalProgress], None] = lambda _: None,
 ) -> EvalReport:
-    """Simulate every task of the evaluation that has no conversation yet, store conversations with their
-    metrics, then store and return the summary. `execution` may change concurrency and request settings
-    (never what is measured) on a resume."""
-    from simulator.llm_batch import make_runtime  # the openai SDK: imported when used
-    from simulator.llm_shards import run_llm_episodes
+    """Simulate and score every task of the evaluation that has no conversation yet, then store and return
+    the summary. `execution` may change concurrency and request settings (never what is measured) on a
+    resume."""
+    progress = EvalProgress(total=0)
 
-    with sessions() as session:
-        eval_run = eval_store.get_eval_run(session, eval_run_id)
-        if eval_run is None:
-            raise RunError(
-                f"eval run {eval_run_id} does not exist in this database; `button evals` lists them"
-            )
-        config = _stored_config(session, eval_run, execution or {})
-        run_id = eval_run.run_id
-        pending = store.pending_tasks(session, run_id)
-    tasks = dict(pending)
-    progress = EvalProgress(total=len(pending))
-    on_progress(progress)
-
-    def keep(outcome: EpisodeOutcome) -> None:
-        task = tasks[outcome.task_id]
-        metrics = episode_metrics(task, outcome.trajectory)
-        with sessions.begin() as session:
-            conversation_id = store.add_conversation(
-                session,
-                run_id=run_id,
-                task_id=outcome.task_id,
-                trajectory=outcome.trajectory,
-                checks=outcome.checks,
-                models=outcome.models,
-            )
-            eval_store.add_eval_result(
-                session, eval_run_id, conversation_id, _metrics_row(task, metrics, outcome)
-            )
-        progress.record(metrics)
+    def stored(pending: int, row: dict[str, Any]) -> None:
+        progress.total = pending
+        if row:
+            progress.done += 1
+            progress.succeeded += bool(row["success"])
         on_progress(progress)
 
-    episode = EpisodeConfig(
-        parallel=config.parallel, max_turns=config.max_turns, hints=False, max_idle=config.max_idle
-    )
-    generation = config.generation()
-    try:
-        run_llm_episodes(pending, generation, make_runtime(generation), keep, episode)
-    except BaseException:
-        with sessions.begin() as session:
-            store.set_run_status(session, run_id, "interrupted")
-        raise
+    simulate_eval_run(sessions, eval_run_id, score, execution=execution, on_stored=stored)
     return finish_evaluation(sessions, eval_run_id)
 
 
 def finish_evaluation(sessions: sessionmaker[Session], eval_run_id: int) -> EvalReport:
     """Summarize the stored metrics rows, store the summary, mark the run finished."""
-    with sessions.begin() as session:
+    with sessions() as session:
         report = load_report(session, eval_run_id)
-        eval_store.finish_eval_run(session, eval_run_id, report.metrics())
-        store.set_run_status(session, report.run_id, "finished")
+    finish_eval_run(sessions, eval_run_id, report.metrics())
     return report
 
 
