@@ -126,7 +126,7 @@ def build_role_client(
             role, settings, native_tools=native_tools, parallel=parallel, max_retries=max_retries
         )
     elif spec.kind == "hf":
-        from roles.hf_client import HFChatCompletionClient
+        from roles.hf_client import HFChatCompletionClient  # torch and transformers: local models only
 
         inner = HFChatCompletionClient.for_path(
             spec.name, max_new_tokens=settings.max_tokens or 256, temperature=settings.temperature

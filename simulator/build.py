@@ -48,7 +48,7 @@ def offline_clients(
 
 def llm_clients(config: GenerateConfig, runtime: LLMRuntime) -> dict[str, ManagedClient]:
     """One managed client per simulation role played by an LLM (offline roles are left out)."""
-    from roles.clients import build_role_client
+    from roles.clients import build_role_client  # the openai SDK and autogen-ext: LLM runs only
 
     return {
         role: build_role_client(
