@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "ModelSpec",
     "RoleModel",
     "Roles",
-    "load_yaml_config",
     "parse_model",
 ]
 
@@ -147,24 +145,3 @@ class LLMExecution(BaseModel):
     budget_usd: float | None = Field(default=None, gt=0, description="Stop after this many dollars.")
     price_in: float = Field(default=0.0, ge=0, description="USD per 1M prompt tokens.")
     price_out: float = Field(default=0.0, ge=0, description="USD per 1M completion tokens.")
-
-
-def load_yaml_config(path: Path) -> dict[str, Any]:
-    """A `--config` file as a dict; ValueError names the file and what is wrong with it."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"cannot read --config {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"--config {path} is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError(f"--config {path} must be a mapping of settings, got {type(data).__name__}")
-    roles = data.get("roles", {})
-    unknown = set(roles) - set(LLM_ROLES) if isinstance(roles, dict) else set()
-    if unknown:
-        raise ValueError(
-            f"--config {path}: unknown role(s) {sorted(unknown)}; allowed: {', '.join(LLM_ROLES)}"
-        )
-    return data

@@ -49,6 +49,7 @@ __all__ = [
     "prepare_run",
     "simulate_chunk",
     "simulate_pending",
+    "store_episode",
 ]
 
 TASK_CHUNK = 500
@@ -272,9 +273,17 @@ def _interrupt_after() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _store_outcome(sessions: sessionmaker[Session], run_id: int, outcome: EpisodeOutcome) -> None:
+def store_episode(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    outcome: EpisodeOutcome,
+    also: Callable[[Session, int], None] | None = None,
+) -> int:
+    """Store one finished episode (its conversation, turns, calls and checks) in its own transaction,
+    with whatever `also(session, conversation_id)` adds to it (an evaluation's metrics row); Ctrl-C
+    waits until it commits. Returns the conversation's id."""
     with _interrupt_after(), sessions.begin() as session:
-        store.add_conversation(
+        conversation_id = store.add_conversation(
             session,
             run_id=run_id,
             task_id=outcome.task_id,
@@ -282,6 +291,9 @@ def _store_outcome(sessions: sessionmaker[Session], run_id: int, outcome: Episod
             checks=outcome.checks,
             models=outcome.models,
         )
+        if also is not None:
+            also(session, conversation_id)
+    return conversation_id
 
 
 def _simulate_with_llm(
@@ -301,7 +313,7 @@ def _simulate_with_llm(
     progress.ledger, progress.processes = runtime.ledger, llm_processes(config, len(pending))
 
     def keep(outcome: EpisodeOutcome) -> None:
-        _store_outcome(sessions, run_id, outcome)
+        store_episode(sessions, run_id, outcome)
         progress.record(outcome)
         on_progress(progress)
 
@@ -332,7 +344,7 @@ def simulate_pending(
             with closing(_outcomes(pending, config)) as batches:
                 for outcomes in batches:
                     for outcome in outcomes:
-                        _store_outcome(sessions, run_id, outcome)
+                        store_episode(sessions, run_id, outcome)
                         progress.record(outcome)
                         on_progress(progress)
     except BaseException:

@@ -19,7 +19,7 @@ from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory
 from db import eval_store, store
 from db.models import EvalRun
-from simulator.batch import package_versions
+from simulator.batch import package_versions, store_episode
 from simulator.episode import EpisodeConfig
 from simulator.runs import EpisodeOutcome, RunError
 
@@ -111,16 +111,11 @@ def simulate_eval_run(
             "termination": outcome.trajectory.termination.value,
             **score(task, outcome.trajectory),
         }
-        with sessions.begin() as session:
-            conversation_id = store.add_conversation(
-                session,
-                run_id=run_id,
-                task_id=outcome.task_id,
-                trajectory=outcome.trajectory,
-                checks=outcome.checks,
-                models=outcome.models,
-            )
+
+        def metrics_row(session: Session, conversation_id: int) -> None:
             eval_store.add_eval_result(session, eval_run_id, conversation_id, row)
+
+        store_episode(sessions, run_id, outcome, also=metrics_row)
         on_stored(len(pending), row)
 
     episode = EpisodeConfig(
