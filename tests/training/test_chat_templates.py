@@ -3,8 +3,9 @@
 SmolLM2's own ChatML template (read from its GGUF: only the tokenizer is loaded) renders the text formats,
 `button` and `hermes`; a tool-aware template written here renders `trl` records the way TRL's
 SFTTrainer does, through `apply_chat_template(messages, tools=...)`, with native `tool_calls`. Each
-rendered conversation is split back into turns and parsed: it must give exactly the stored calls
-(name, arguments) and results, in order, with arguments rendered once as JSON objects, never as strings.
+rendered conversation is split back into turns and parsed: it must give exactly the stored dialogue
+(user messages, assistant text, calls with their name and arguments, results, final answers), in order,
+with arguments rendered once as JSON objects, never as strings.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from db import store
 from db.store import StoredConversation
 from tests.conftest import load_test_module
 from training.formats import FORMATS, ParsedExchange, expected_exchanges
+from training.formats.common import add_results, assistant_exchange
 
 data = load_test_module("button_tests_export_data", Path(__file__).with_name("export_data.py"))
 
@@ -132,14 +134,18 @@ def test_smollm2_tokens_decode_back_to_the_rendered_calls(
 
 
 def _parse_native(rendered: str) -> list[ParsedExchange]:
-    """Calls from assistant turns' <tool_call> blocks, results from the <tool_response> turns after them."""
+    """User turns, assistant turns (their text, then <tool_call> blocks) and the results of the
+    <tool_response> turns after them."""
     exchanges: list[ParsedExchange] = []
     for turn in _turns(rendered):
-        calls = [json.loads(body) for body in _CALL.findall(turn["content"])]
-        if turn["role"] == "assistant" and calls:
-            exchanges.append(ParsedExchange(calls=[ParsedCall(c["name"], c["arguments"]) for c in calls]))
-        elif turn["role"] == "user" and exchanges and turn["content"].startswith("<tool_response>"):
-            exchanges[-1].results.extend(json.loads(body) for body in _RESPONSE.findall(turn["content"]))
+        if turn["role"] == "assistant":
+            calls = [json.loads(body) for body in _CALL.findall(turn["content"])]
+            parsed = [ParsedCall(c["name"], c["arguments"]) for c in calls]
+            exchanges.append(assistant_exchange(_CALL.sub("", turn["content"]), parsed))
+        elif turn["role"] == "user" and turn["content"].startswith("<tool_response>"):
+            add_results(exchanges, (json.loads(body) for body in _RESPONSE.findall(turn["content"])))
+        elif turn["role"] == "user":
+            exchanges.append(ParsedExchange(role="user", text=turn["content"]))
     return exchanges
 
 

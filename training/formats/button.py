@@ -1,8 +1,10 @@
 """BUTTONInstruct records: one stored conversation as {"messages": [...]} without the sub-task hints.
 
 The system prompt lists the tools and the call/answer tags (the same text the simulated assistant saw,
-minus the hidden hint block); assistant turns are rendered in the tag format; each tool turn is a JSON
-list of {name, arguments, results}, one entry per call of the preceding assistant turn.
+minus the hidden hint block); assistant turns are rendered in the tag format (a turn with neither calls
+nor an answer, such as a question to the user, is its text alone); each tool turn is a JSON list of
+{name, arguments, results}, one entry per call of the preceding assistant turn, with {"error": why} as the
+results of a call that failed.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from datamodel.button_format import parse_assistant_text, render_assistant_text, render_tool_results
+from datamodel.button_format import render_assistant_text, render_tool_results
 from datamodel.trajectory import AssistantTurn, ToolTurn, UserTurn
 from db.store import StoredConversation
 from roles.prompts import button_system_prompt
-from training.formats.common import ParsedExchange
+from training.formats.common import ParsedExchange, add_results, assistant_exchange
 
 __all__ = ["button_record", "parse_button"]
 
@@ -36,15 +38,14 @@ def button_record(conversation: StoredConversation) -> dict[str, Any]:
 
 
 def parse_button(record: dict[str, Any]) -> list[ParsedExchange]:
-    """The calls of each `<call>` block and the results of the tool message after it, in order."""
+    """Every user message and assistant message (its text, `<call>` or `<final>` block) in order, with the
+    results of each tool message given to the assistant turn before it."""
     exchanges: list[ParsedExchange] = []
     for message in record["messages"]:
-        if message["role"] == "assistant":
-            parsed = parse_assistant_text(message["content"])
-            if parsed.error is not None:
-                raise ValueError(f"assistant message does not parse: {parsed.error}")
-            if parsed.calls:
-                exchanges.append(ParsedExchange(calls=parsed.calls))
-        elif message["role"] == "tool" and exchanges:
-            exchanges[-1].results.extend(item["results"] for item in json.loads(message["content"]))
+        if message["role"] == "user":
+            exchanges.append(ParsedExchange(role="user", text=message["content"]))
+        elif message["role"] == "assistant":
+            exchanges.append(assistant_exchange(message["content"]))
+        elif message["role"] == "tool":
+            add_results(exchanges, (item["results"] for item in json.loads(message["content"])))
     return exchanges

@@ -1,23 +1,28 @@
 """What every export format shares: the exchanges a record must carry, result payloads, native prompts.
 
-An *exchange* is one assistant turn's calls and the results that came back for them. Every format renders
-the stored trajectory's exchanges its own way and parses them back with a pure function, so the round-trip
-tests can hold every format to the same standard: the calls (name, arguments) and results, in order.
+An *exchange* is one step of the dialogue as a trainer sees it: a user message, or an assistant turn with
+its text (plan, observation, a question to the user, a refusal), its calls, the results that came back for
+them and its final answer. Tool turns are not steps of their own: their results belong to the assistant
+turn that called. Every format renders the stored trajectory's exchanges its own way and parses them back
+with a pure function, so the round-trip tests hold every format to the same standard: every user message,
+every assistant turn's text, calls (name, arguments), results and final answer, in order.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from datamodel.button_format import ParsedCall, render_final_block
+from datamodel.button_format import ParsedCall, parse_assistant_text, render_final_block
 from datamodel.tasks import FunctionSpec
-from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory
+from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory, UserTurn
 
 __all__ = [
     "ParsedExchange",
+    "add_results",
+    "assistant_exchange",
     "assistant_reply",
     "dumps",
     "expected_exchanges",
@@ -28,10 +33,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ParsedExchange:
-    """One assistant turn's calls and the result payloads of the tool turn that answered them."""
+    """One step of the dialogue: a user message (`role` "user", its `text`), or an assistant turn (its
+    text, its calls with the result payloads of the tool turn that answered them, its final answer)."""
 
-    calls: list[ParsedCall]
+    calls: list[ParsedCall] = field(default_factory=list)
     results: list[Any] = field(default_factory=list)
+    role: Literal["user", "assistant"] = "assistant"
+    text: str = ""
+    final: str | None = None
 
 
 def dumps(value: Any) -> str:
@@ -44,16 +53,38 @@ def result_payload(result: ToolResult) -> Any:
     return {"error": result.error} if result.error is not None else result.results
 
 
+def add_results(exchanges: list[ParsedExchange], payloads: Iterable[Any]) -> None:
+    """Results belong to the latest assistant turn; results before any assistant turn belong to none."""
+    turn = next((e for e in reversed(exchanges) if e.role == "assistant"), None)
+    if turn is not None:
+        turn.results.extend(payloads)
+
+
 def expected_exchanges(trajectory: Trajectory) -> list[ParsedExchange]:
     """The exchanges of a stored trajectory, in order: what every format must parse back to."""
     exchanges: list[ParsedExchange] = []
     for turn in trajectory.turns:
-        if isinstance(turn, AssistantTurn) and turn.tool_calls:
+        if isinstance(turn, UserTurn):
+            exchanges.append(ParsedExchange(role="user", text=turn.content))
+        elif isinstance(turn, AssistantTurn):
             calls = [ParsedCall(name=c.name, arguments=c.arguments) for c in turn.tool_calls]
-            exchanges.append(ParsedExchange(calls=calls))
-        elif isinstance(turn, ToolTurn) and exchanges:
-            exchanges[-1].results.extend(result_payload(r) for r in turn.results)
+            final = (turn.final_answer or "").strip() or None
+            exchanges.append(ParsedExchange(calls=calls, text=turn.content.strip(), final=final))
+        elif isinstance(turn, ToolTurn):
+            add_results(exchanges, (result_payload(r) for r in turn.results))
     return exchanges
+
+
+def assistant_exchange(text: str | None, calls: Sequence[ParsedCall] = ()) -> ParsedExchange:
+    """An assistant message's exchange from its text (what `assistant_reply` or the BUTTON format wrote:
+    the turn's text, then a `<call>` or `<final>` block) and the calls it carries as structure. A message
+    with no text is a turn that said nothing; text that is not the BUTTON format is an error."""
+    if not (text or "").strip():
+        return ParsedExchange(calls=list(calls))
+    parsed = parse_assistant_text(text or "")
+    if parsed.error is not None:
+        raise ValueError(f"assistant message does not parse: {parsed.error}")
+    return ParsedExchange(calls=[*parsed.calls, *calls], text=parsed.content, final=parsed.final)
 
 
 def assistant_reply(turn: AssistantTurn) -> str:

@@ -19,6 +19,8 @@ from db.store import StoredConversation
 from roles.prompts import native_system_prompt
 from training.formats.common import (
     ParsedExchange,
+    add_results,
+    assistant_exchange,
     assistant_reply,
     dumps,
     openai_tools,
@@ -75,15 +77,19 @@ def hermes_record(conversation: StoredConversation) -> dict[str, Any]:
 
 
 def parse_hermes(record: dict[str, Any]) -> list[ParsedExchange]:
-    """The `<tool_call>` blocks of each assistant message and the `<tool_response>` blocks after it."""
+    """Every user message and assistant message (its text and final answer, then its `<tool_call>`
+    blocks) in order, with the `<tool_response>` blocks of each tool message given to the assistant turn
+    before it."""
     exchanges: list[ParsedExchange] = []
     for message in record["messages"]:
-        if message["role"] == "assistant":
-            calls = [json.loads(body) for body in _CALL.findall(message["content"])]
-            if calls:
-                parsed = [ParsedCall(name=c["name"], arguments=c["arguments"]) for c in calls]
-                exchanges.append(ParsedExchange(calls=parsed))
-        elif message["role"] == "tool" and exchanges:
+        if message["role"] == "user":
+            exchanges.append(ParsedExchange(role="user", text=message["content"]))
+        elif message["role"] == "assistant":
+            content = message["content"]
+            calls = [json.loads(body) for body in _CALL.findall(content)]
+            parsed = [ParsedCall(name=c["name"], arguments=c["arguments"]) for c in calls]
+            exchanges.append(assistant_exchange(_CALL.sub("", content), parsed))
+        elif message["role"] == "tool":
             responses = [json.loads(body) for body in _RESPONSE.findall(message["content"])]
-            exchanges[-1].results.extend(r["content"] for r in responses)
+            add_results(exchanges, (r["content"] for r in responses))
     return exchanges

@@ -16,6 +16,8 @@ from db.store import StoredConversation
 from roles.prompts import native_system_prompt
 from training.formats.common import (
     ParsedExchange,
+    add_results,
+    assistant_exchange,
     assistant_reply,
     dumps,
     openai_tools,
@@ -60,15 +62,18 @@ def openai_record(conversation: StoredConversation) -> dict[str, Any]:
 
 
 def parse_openai(record: dict[str, Any]) -> list[ParsedExchange]:
-    """The calls of each assistant `tool_calls` list and the `tool` messages after it, in order."""
+    """Every user message and assistant message (its text, final answer and `tool_calls`) in order, with
+    each `tool` message's result given to the assistant turn before it."""
     exchanges: list[ParsedExchange] = []
     for message in record["messages"]:
-        if message["role"] == "assistant" and message.get("tool_calls"):
+        if message["role"] == "user":
+            exchanges.append(ParsedExchange(role="user", text=message["content"]))
+        elif message["role"] == "assistant":
             calls = [
                 ParsedCall(name=c["function"]["name"], arguments=json.loads(c["function"]["arguments"]))
-                for c in message["tool_calls"]
+                for c in message.get("tool_calls") or []
             ]
-            exchanges.append(ParsedExchange(calls=calls))
-        elif message["role"] == "tool" and exchanges:
-            exchanges[-1].results.append(json.loads(message["content"]))
+            exchanges.append(assistant_exchange(message["content"], calls))
+        elif message["role"] == "tool":
+            add_results(exchanges, [json.loads(message["content"])])
     return exchanges
