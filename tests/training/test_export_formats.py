@@ -17,6 +17,7 @@ from tests.conftest import load_test_module
 from training.formats import FORMATS, expected_exchanges
 
 data = load_test_module("button_tests_export_data", Path(__file__).with_name("export_data.py"))
+GOLDEN = Path(__file__).with_name("golden")
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +139,15 @@ def test_native_formats_teach_what_a_native_assistant_is_asked_at_run_time(
         answer = conversation.trajectory.final_answer
         if answer is not None:
             assert parse_assistant_text(messages[-1]["content"]).final == answer.strip()
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_plain_conversation_exports_exactly_the_pinned_bytes(
+    fmt: str, conversations: list[StoredConversation]
+) -> None:
+    """The hand-written sample (one request; parallel calls, one failing; a retry; the answer) exports
+    as pinned in golden/, line for line as `button export` writes it: teaching richer conversations must
+    not change what a plain one teaches. A deliberate change to a format rewrites its golden file."""
+    (sample,) = [c for c in conversations if c.models["assistant"] == data.REJECTED_MODEL]
+    line = json.dumps(FORMATS[fmt].render(sample), ensure_ascii=False) + "\n"
+    assert line.encode() == (GOLDEN / f"sample_conversation.{fmt}.jsonl").read_bytes()
