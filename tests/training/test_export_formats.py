@@ -18,6 +18,8 @@ from training.formats import FORMATS, expected_exchanges
 
 data = load_test_module("button_tests_export_data", Path(__file__).with_name("export_data.py"))
 GOLDEN = Path(__file__).with_name("golden")
+SYSTEM_PROMPT = "<the system prompt: roles/prompts.py>"
+TOOLS = "<the task's tools: FunctionSpec.to_openai_tool>"
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +143,27 @@ def test_native_formats_teach_what_a_native_assistant_is_asked_at_run_time(
             assert parse_assistant_text(messages[-1]["content"]).final == answer.strip()
 
 
+def _turns_only(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with its system prompt and tool list as placeholders: those come from roles/prompts.py
+    and the function specs, whose own tests pin them; what is left is each format's layout of the turns."""
+    pinned = json.loads(json.dumps(record))
+    if "system" in pinned:
+        pinned["system"] = SYSTEM_PROMPT
+    else:
+        pinned["messages"][0]["content"] = SYSTEM_PROMPT
+    if "tools" in pinned:
+        pinned["tools"] = TOOLS
+    return pinned  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_plain_conversation_exports_exactly_the_pinned_bytes(
     fmt: str, conversations: list[StoredConversation]
 ) -> None:
     """The hand-written sample (one request; parallel calls, one failing; a retry; the answer) exports
-    as pinned in golden/, line for line as `button export` writes it: teaching richer conversations must
-    not change what a plain one teaches. A deliberate change to a format rewrites its golden file."""
+    its turns as pinned in golden/, byte for byte as `button export` writes them: teaching richer
+    conversations must not change what a plain one teaches. A deliberate change to a format's layout
+    rewrites its golden file."""
     (sample,) = [c for c in conversations if c.models["assistant"] == data.REJECTED_MODEL]
-    line = json.dumps(FORMATS[fmt].render(sample), ensure_ascii=False) + "\n"
+    line = json.dumps(_turns_only(FORMATS[fmt].render(sample)), ensure_ascii=False) + "\n"
     assert line.encode() == (GOLDEN / f"sample_conversation.{fmt}.jsonl").read_bytes()
