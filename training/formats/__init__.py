@@ -24,7 +24,7 @@ __all__ = ["FORMATS", "ExportFormat", "ParsedExchange", "expected_exchanges"]
 
 @dataclass(frozen=True)
 class ExportFormat:
-    """One export format: how a conversation becomes a record, and how a record gives its calls back."""
+    """One export format: how a conversation becomes a record, and how a record gives its dialogue back."""
 
     name: str
     render: Callable[[StoredConversation], dict[str, Any]]

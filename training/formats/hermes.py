@@ -4,7 +4,8 @@ The layout of the Hermes/Qwen family of tool-calling models, for trainers that o
 role/content messages: the system prompt lists the functions inside `<tools>...</tools>`, every call is
 its own `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` after the assistant's plan or
 observation, and a tool message holds one `<tool_response>{"name": ..., "content": ...}</tool_response>`
-per result. Roles are system, user, assistant and tool.
+per result (its content {"error": why} for a call that failed). A turn without calls (a question, a
+refusal, a final answer) is its text alone. Roles are system, user, assistant and tool.
 """
 
 from __future__ import annotations

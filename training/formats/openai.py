@@ -3,6 +3,8 @@
 The layout OpenAI's fine-tuning API and most OpenAI-compatible trainers read: arguments are a JSON
 *string* (as the API sends them), each result is its own `tool` message answering a `tool_call_id`, and
 the assistant's plan or observation stays as the content of its calling turn (null when it wrote none).
+A turn without calls (a question to the user, a refusal, a final answer in its `<final>` block) is a
+plain assistant message without `tool_calls`; a failed call's `tool` message holds {"error": why}.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 What `SFTTrainer` hands to `apply_chat_template(messages, tools=...)`. Arguments are dicts, because chat
 templates render them with `tojson` and a string would come out double-encoded; `tools` is a JSON string,
 because Arrow would otherwise merge every function's parameter schema into one struct and fill the gaps
-with nulls (notes/stack.md 3.2-3.4). Tool messages carry the function's name and the call id.
+with nulls (notes/stack.md 3.2-3.4). Tool messages carry the function's name and the call id, and
+{"error": why} for a call that failed. A turn without calls (a question, a refusal, a final answer) is a
+plain assistant message without `tool_calls`.
 """
 
 from __future__ import annotations
