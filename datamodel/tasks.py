@@ -158,6 +158,19 @@ class FunctionSpec(BaseModel):
         function = {"name": self.name, "description": self.description, "parameters": self.parameters}
         return {"type": "function", "function": function}
 
+    def assistant_listing(self) -> dict[str, Any]:
+        """What the assistant's system prompt lists: name, description, the parameters' schema, and the
+        shape of a result (each field with its type, lists with their items' fields). The full `responses`
+        schema, with every field's description, is the tool simulator's (`listing`); an assistant needs
+        to know which fields come back, and the shorter listing halves a prompt's tokens."""
+        parameters = {k: v for k, v in self.parameters.items() if k != "additionalProperties"}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": parameters,
+            "responses": _shape(self.responses),
+        }
+
     def listing(self) -> dict[str, Any]:
         """The BUTTON-style listing: name, description, parameters, required, responses."""
         return {
@@ -167,6 +180,18 @@ class FunctionSpec(BaseModel):
             "required": self.required,
             "responses": self.responses,
         }
+
+
+def _shape(schema: Any) -> Any:
+    """A JSON Schema as the shape of a value: {field: shape}, [item shape], or the type's name."""
+    if not isinstance(schema, dict):
+        return "any"
+    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict):
+        return {key: _shape(value) for key, value in schema["properties"].items()}
+    if schema.get("type") == "array":
+        return [_shape(schema.get("items", {}))]
+    kind = schema.get("type", "any")
+    return kind if isinstance(kind, str) else "|".join(str(k) for k in kind)
 
 
 class LiteralArg(BaseModel):
@@ -220,6 +245,16 @@ class ReferenceStep(BaseModel):
         default=None, description="For max/min over one list operand: the item field reported."
     )
     result: Any = Field(description="Expected output: the function's result object, or the logic value.")
+    phrase: str | None = Field(
+        default=None,
+        description="The value this step yields, named in the question's own terms, with {k} standing for "
+        "the value of step k (e.g. 'the birth year of {0}'); what the offline assistant writes in notes and "
+        "answers. Never a hint: it words the question, not the decomposition.",
+    )
+    noun: str | None = Field(default=None, description="A short noun for the value ('author', 'city').")
+    value_format: str = Field(
+        default="{}", description="How the value is written: its unit or quotes around {} ('{} minutes')."
+    )
 
     @model_validator(mode="after")
     def _call_or_logic(self) -> ReferenceStep:

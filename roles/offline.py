@@ -9,6 +9,7 @@ reference's stored results, so the simulation really exercises the tool round tr
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, UserMessage
 from autogen_core.tools import Tool, ToolSchema
 
-from composition.logic import LogicError, apply_logic, render_value
+from composition.logic import LogicError, apply_logic
 from datamodel.button_format import render_final_block
-from datamodel.tasks import CompositionalTask, LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
+from datamodel.tasks import CompositionalTask, LiteralArg, RefArg, ReferenceStep, TaskReference
+from roles.narration import Narrator
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 from toolmock.offline import Executor, execute_request
 
@@ -58,13 +60,15 @@ class _Progress:
     failures: list[str]  # "name: error" of calls that failed
     issued: set[int]  # steps already called
     turns: int  # assistant turns so far
+    latest: set[int]  # steps whose results came after the assistant's last turn (not yet talked about)
 
 
 def _read(messages: Sequence[LLMMessage]) -> _Progress:
-    progress = _Progress(outputs={}, failures=[], issued=set(), turns=0)
+    progress = _Progress(outputs={}, failures=[], issued=set(), turns=0, latest=set())
     for message in messages:
         if isinstance(message, AssistantMessage):
             progress.turns += 1
+            progress.latest.clear()
             if isinstance(message.content, list):
                 matches = (_CALL_ID.match(c.id) for c in message.content)
                 progress.issued.update(int(m.group(1)) for m in matches if m)
@@ -77,6 +81,7 @@ def _read(messages: Sequence[LLMMessage]) -> _Progress:
                     progress.failures.append(f"{result.name}: {result.content}")
                 else:
                     progress.outputs[int(match.group(1))] = json.loads(result.content)
+                    progress.latest.add(int(match.group(1)))
     return progress
 
 
@@ -117,10 +122,12 @@ def _answer(reference: TaskReference, values: dict[int, Any]) -> Any:
 
 
 class OfflineAssistantClient(ScriptedChatCompletionClient):
-    """Follows the reference plan: plan first, then ready calls (batched when parallel), then the answer.
+    """Follows the reference plan: plan first, then ready calls (batched when parallel), then the answer,
+    saying what it learns and working every logic step in the open (roles/narration.py).
 
     Policies: "plan" batches every ready call into one turn when parallel calling is on; "sequential"
     makes one call per turn even when parallel calling is allowed (an alternative trajectory for forks).
+    The wording is drawn per task and turn from the task's seed, so the same run gives the same text.
     """
 
     def __init__(self, task: CompositionalTask, parallel: bool, policy: str = "plan") -> None:
@@ -132,17 +139,25 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         self._task = task
         self._reference = task.reference
         self._batch = parallel and policy == "plan"
+        self._narrator = Narrator(task.reference)
+        last = task.reference.steps[-1]
+        self._last_call = last.subtask if last.function is not None else -1
 
     def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> Decision:
         progress = _read(messages)
+        rng = random.Random(f"{self._task.seed}:{self._task.fingerprint}:{progress.turns}")
         if progress.failures:
             return f"A call failed ({progress.failures[0]}).\n{_GIVE_UP}"
         try:
             values = _resolve(self._reference, progress.outputs)
+            earlier = {k: v for k, v in progress.outputs.items() if k not in progress.latest}
+            known_before = _resolve(self._reference, earlier)
             if all(s.subtask in values for s in self._reference.steps):
-                answer = render_value(_answer(self._reference, values))
-                observed = _observation(progress.outputs)
-                return f"{observed}\nAll steps are done.\n{render_final_block(f'The answer is {answer}.')}"
+                # The answer states the last result: no separate note on it.
+                said = self._learned(values, known_before, progress.latest - {self._last_call}, rng)
+                answer = self._narrator.answer(values, rng)
+                return "\n".join([*said, render_final_block(answer)])
+            said = self._learned(values, known_before, progress.latest, rng)
             ready = [s for s in self._reference.steps if self._is_ready(s, values, progress.issued)]
         except (LogicError, KeyError, TypeError) as exc:
             return f"I could not combine the results ({exc}).\n{_GIVE_UP}"
@@ -150,7 +165,24 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             return f"No step can proceed.\n{_GIVE_UP}"
         batch = ready if self._batch else ready[:1]
         calls = [self._call(step, values, progress.turns) for step in batch]
-        return ScriptedReply(calls, thought=self._note(batch, progress.turns, progress.outputs))
+        if progress.turns == 0:
+            thought = self._narrator.plan(rng)
+        else:
+            thought = "\n".join([*said, *(self._narrator.next_call(s, values, rng) for s in batch)])
+        return ScriptedReply(calls, thought=thought)
+
+    def _learned(
+        self, values: dict[int, Any], known_before: dict[int, Any], latest: set[int], rng: random.Random
+    ) -> list[str]:
+        """A note on each result that came since the last turn, then the working of every logic step
+        those results made computable, in step order."""
+        lines = []
+        for step in self._reference.steps:
+            if step.subtask in latest and not self._narrator.is_picked_from(step):
+                lines.append(self._narrator.note(step, values, rng))
+            elif step.function is None and step.subtask in values and step.subtask not in known_before:
+                lines.append(self._narrator.working(step, values, rng))
+        return lines
 
     def _is_ready(self, step: ReferenceStep, values: dict[int, Any], issued: set[int]) -> bool:
         if step.function is None or step.subtask in issued or step.subtask in values:
@@ -164,51 +196,6 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         assert step.function is not None
         call_id = f"call_s{step.subtask}_{turn}"  # the step index in the id finds the result again
         return FunctionCall(id=call_id, name=step.function, arguments=json.dumps(arguments))
-
-    def _note(self, batch: list[ReferenceStep], turns: int, outputs: dict[int, Any]) -> str:
-        """The turn's thought in the assistant's own words (never the hidden hint text, which stays out
-        of training data): the whole plan on the first turn, then what the last results said."""
-        doing = ", ".join(f"step {s.subtask + 1}" for s in batch)
-        if turns:
-            return f"{_observation(outputs)}\nNext: {doing}."
-        steps = [f"{i + 1}) {_describe_step(step)}." for i, step in enumerate(self._reference.steps)]
-        return "Plan: " + " ".join(steps) + f"\nStarting with {doing}."
-
-
-def _observation(outputs: dict[int, Any]) -> str:
-    seen = "; ".join(
-        f"step {k + 1} returned {json.dumps(v, ensure_ascii=False)}" for k, v in sorted(outputs.items())
-    )
-    return f"Observation: {seen}."
-
-
-def _describe_binding(name: str, binding: LiteralArg | RefArg) -> str:
-    if isinstance(binding, LiteralArg):
-        return f"{name}={json.dumps(binding.value, ensure_ascii=False)}"
-    step = f"step {binding.step + 1}"
-    return f"{name}=the {binding.field} from {step}" if binding.field else f"{name}={step}"
-
-
-_LOGIC_PHRASES = {
-    LogicOp.DIFFERENCE: "the difference between {}",
-    LogicOp.SUM: "the sum of {}",
-    LogicOp.MAX: "which is largest among {}",
-    LogicOp.MIN: "which is smallest among {}",
-    LogicOp.COUNT: "how many items are in {}",
-    LogicOp.EQUAL: "whether {} are the same",
-}
-
-
-def _describe_step(step: ReferenceStep) -> str:
-    if step.function is not None:
-        arguments = ", ".join(_describe_binding(n, b) for n, b in step.arguments.items())
-        return f"call {step.function}({arguments})"
-    assert step.operation is not None
-    inputs = " and ".join(_describe_binding("", b).lstrip("=") for b in step.operands)
-    if step.key is not None and step.operation in (LogicOp.MAX, LogicOp.MIN):
-        extreme = "largest" if step.operation is LogicOp.MAX else "smallest"
-        return f"pick the item of {inputs} with the {extreme} {step.key} myself"
-    return f"work out {_LOGIC_PHRASES[step.operation].format(inputs)} myself"
 
 
 class OfflineToolClient(ScriptedChatCompletionClient):

@@ -37,24 +37,26 @@ USER_OPENING_CUE = "The assistant is ready. Write your request."
 _ASSISTANT_RULES = """\
 You are a capable assistant who solves the user's request by calling the functions listed below.
 
-Functions you can call, one JSON object per line:
+Functions you can call, one JSON object per line (`responses`: the fields a result has):
 <tool>
 {tools}
 </tool>
 
 How to reply:
-- Begin with a short note: your plan on the first turn, afterwards what you learned and what comes next.
+- Begin with a short note: your plan on the first turn; afterwards what the new results say and what
+  comes next. Work out any arithmetic, count or comparison in the note, step by step, before using it.
 - To call functions, end the reply with <call>[{{"name": "function_name", "arguments": {{...}}}}]</call>.
   Use only the functions listed above, with arguments that fit their parameters.
 - Results come back in a tool message as a JSON list of {{"name", "arguments", "results"}}.
-- When you have everything you need, end the reply with <final>your answer to the user</final>.
+- When you have everything you need, end the reply with <final>your answer to the user</final>, a full
+  sentence in the terms of the request.
 - If something essential is missing, ask the user in plain text, without a block.
 {parallel}"""
 
 
 def button_system_prompt(functions: Sequence[FunctionSpec], parallel: bool) -> str:
     """The BUTTON-style assistant system prompt: tools inside <tool>, call/final format, parallel switch."""
-    tools = "\n".join(json.dumps(f.listing(), ensure_ascii=False) for f in functions)
+    tools = "\n".join(json.dumps(f.assistant_listing(), ensure_ascii=False) for f in functions)
     return _ASSISTANT_RULES.format(tools=tools, parallel=PARALLEL_ON if parallel else PARALLEL_OFF)
 
 
@@ -63,7 +65,8 @@ You are a capable assistant who solves the user's request by calling the functio
 through the function-calling interface.
 
 How to reply:
-- Begin with a short note: your plan on the first turn, afterwards what you learned and what comes next.
+- Begin with a short note: your plan on the first turn; afterwards what the new results say and what
+  comes next. Work out any arithmetic, count or comparison in the note, step by step, before using it.
 - Then call functions, with arguments that fit their parameters. Use only the functions you are given.
 - When you have everything you need, reply with <final>your answer to the user</final>.
 - If something essential is missing, ask the user in plain text.

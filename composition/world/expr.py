@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composition.logic import apply_logic, render_value
-from composition.world.phrasing import noun_of, render_literal
+from composition.world.phrasing import noun_of, render_literal, value_format
 from composition.world.types import WorldFunction
 from datamodel.tasks import ArgBinding, LiteralArg, LogicOp, RefArg, ReferenceStep, SubTask
 
@@ -144,6 +144,18 @@ def linearize(root: Node) -> Steps:
     def ref_text(node: Node) -> str:
         return f"the {noun_of(node.stype)} found in step {index[id(node)] + 1}"
 
+    def placeholder(node: Node) -> str:
+        return f"{{{index[id(node)]}}}"
+
+    def wording(node: Call | Logic) -> dict[str, Any]:
+        """How the offline assistant names this step's value: the question's noun phrase with the inner
+        steps left as {k} for their values, a short noun, and the unit."""
+        return {
+            "phrase": phrase(node, placeholder),
+            "noun": noun_of(node.stype),
+            "value_format": value_format(node.stype),
+        }
+
     steps = Steps([], [], order)
     for i, node in enumerate(order):
         children = _children(node)
@@ -152,7 +164,9 @@ def linearize(root: Node) -> Steps:
             hint = f"Find {phrase(node, ref_text)}."
             args: dict[str, ArgBinding] = {k: _binding(a, index) for k, a in node.args.items()}
             steps.reference.append(
-                ReferenceStep(subtask=i, function=node.fn.name, arguments=args, result=node.result)
+                ReferenceStep(
+                    subtask=i, function=node.fn.name, arguments=args, result=node.result, **wording(node)
+                )
             )
             steps.subtasks.append(
                 SubTask(index=i, instruction=hint, depends_on=depends, functions=[node.fn.name])
@@ -167,6 +181,7 @@ def linearize(root: Node) -> Steps:
                 key=node.key,
                 label_key=node.label_key,
                 result=node.value,
+                **wording(node),
             )
         )
         hint = node.hint.format(*[index[id(c)] + 1 for c in children])

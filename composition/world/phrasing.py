@@ -104,6 +104,43 @@ def noun_of(stype: str) -> str:
     return stype.replace("_", " ")
 
 
+# The units a value of a semantic type is written with when the assistant states it (render_literal
+# keeps the few that questions use, so task wording does not change).
+_VALUE_UNITS = {
+    **{stype: "{} US dollars" for stype in ("price_usd",)},
+    "money_million_usd": "{} million US dollars",
+    "money_billion_usd": "{} billion US dollars",
+    "minutes": "{} minutes",
+    "seconds": "{} seconds",
+    "hours": "{} hours",
+    "days": "{} days",
+    "years": "{} years",
+    "kilometers": "{} km",
+    "meters": "{} m",
+    "millimeters": "{} mm",
+    "milligrams": "{} mg",
+    "grams": "{} g",
+    "kilograms": "{} kg",
+    "body_weight_kg": "{} kg",
+    "centimeters": "{} cm",
+    "calories": "{} calories",
+    "temperature_c": "{} °C",
+    "percent": "{}%",
+    "rating_5": "{} out of 5",
+    "rating_10": "{} out of 10",
+    "population": "{} people",
+    "page_count": "{} pages",
+    "seats": "{} seats",
+}
+
+
+def value_format(stype: str) -> str:
+    """How a value of this semantic type is written in an answer: '{} minutes', '"{}"' for a title."""
+    if stype in _QUOTED:
+        return '"{}"'
+    return _VALUE_UNITS.get(stype, "{}")
+
+
 def render_literal(value: Any, stype: str) -> str:
     """A literal argument as it appears in a question: titles quoted, amounts with their unit."""
     if stype in _QUOTED:

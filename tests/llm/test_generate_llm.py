@@ -91,7 +91,13 @@ def test_budget_stops_cleanly_and_resume_finishes(tmp_path: Path, llm_server: Op
     stored = rows(db, "SELECT COUNT(*) FROM conversations")[0][0]
     assert isinstance(stored, int) and 0 < stored < N_TASKS
     assert rows(db, "SELECT status FROM runs") == [("interrupted",)]
-    assert rows(db, "SELECT COUNT(*) FROM conversations WHERE termination = 'budget'") == [(1,)]
+    # one request in flight: at most the episode that met the budget ends `budget` (none when the budget
+    # ran out exactly between two episodes); every other stored one is whole
+    cut = rows(db, "SELECT COUNT(*) FROM conversations WHERE termination = 'budget'")[0][0]
+    assert cut in (0, 1)
+    assert rows(
+        db, "SELECT COUNT(*) FROM conversations WHERE termination NOT IN ('budget', 'final_answer')"
+    ) == [(0,)]
     button("generate", "--resume", "1", "--db", f"sqlite:///{db}", "--no-cache")
     assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT task_id) FROM conversations") == [(N_TASKS, N_TASKS)]
     assert rows(db, "SELECT status FROM runs") == [("finished",)]

@@ -45,7 +45,11 @@ def test_plan_then_parallel_calls_then_filled_reference_then_answer(tiny_paralle
     assistant = OfflineAssistantClient(tiny_parallel_task, parallel=True)
     first = assistant.decide(START, [])
     assert isinstance(first, ScriptedReply) and isinstance(first.content, list)
-    assert first.thought is not None and first.thought.startswith("Plan:")
+    plan = first.thought or ""
+    # the plan names the steps in order, in the question's terms, never the hidden hints
+    named = [plan.find(name) for name in ("get_book_author", "get_book_publication_year", "get_author_birth")]
+    assert -1 not in named and named == sorted(named) and ("difference" in plan or "subtract" in plan)
+    assert not any(sub.instruction in plan for sub in tiny_parallel_task.subtasks)
     assert [(c.id, c.name) for c in first.content] == [
         ("call_s0_0", "get_book_author"),
         ("call_s1_0", "get_book_publication_year"),
@@ -62,12 +66,20 @@ def test_plan_then_parallel_calls_then_filled_reference_then_answer(tiny_paralle
     assert isinstance(second, ScriptedReply) and isinstance(second.content, list)
     # the argument comes from the actual result, not the reference's stored one
     assert json.loads(second.content[0].arguments) == {"author": "Someone Else"}
+    # a note on each new result, naming the value used, and the next call with its input; no JSON
+    note = second.thought or ""
+    assert "Someone Else" in note and "2000" in note and "{" not in note
     history += [
         AssistantMessage(content=second.content, source="a"),
         _results((second.content[0].id, "get_author_birth_year", {"birth_year": 1950}, False)),
     ]
     final = assistant.decide(history, [])
-    assert isinstance(final, str) and "<final>The answer is 50.</final>" in final
+    assert isinstance(final, str)
+    working, answer = final.split("<final>")
+    # the subtraction is worked with its operands before the answer, which is a sentence with its unit
+    assert "2000" in working and "1950" in working and "50" in working
+    assert not any(line in working for line in note.splitlines())  # nothing said earlier is said again
+    assert "50 years" in answer and answer.endswith(".</final>") and 'of "Dune"' in answer
 
 
 @pytest.mark.parametrize(("parallel", "policy"), [(False, "plan"), (True, "sequential")])

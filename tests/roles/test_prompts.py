@@ -19,7 +19,7 @@ def test_button_prompt_lists_tools_and_switches_parallel(tiny_parallel_task, tin
     prompt = button_system_prompt(tiny_parallel_task.functions, parallel=True)
     inside = prompt.split("<tool>\n", 1)[1].split("\n</tool>", 1)[0]
     assert [json.loads(line) for line in inside.splitlines()] == [
-        f.listing() for f in tiny_parallel_task.functions
+        f.assistant_listing() for f in tiny_parallel_task.functions
     ]
     assert PARALLEL_ON in prompt and PARALLEL_OFF not in prompt
     assert PARALLEL_OFF in button_system_prompt(tiny_parallel_task.functions, parallel=False)

@@ -51,9 +51,9 @@ def test_parallel_on_batches_independent_calls(tiny_parallel_task, tiny_executor
     assert trajectory.termination is TerminationReason.FINAL_ANSWER and trajectory.error is None
     assert _roles(trajectory) == ["user", "assistant", "tool", "assistant", "tool", "assistant"]
     first = trajectory.turns[1]
-    assert isinstance(first, AssistantTurn) and first.content.startswith("Plan:")
+    assert isinstance(first, AssistantTurn) and "get_book_author" in first.content
     assert [c.name for c in first.tool_calls] == ["get_book_author", "get_book_publication_year"]
-    assert trajectory.final_answer == "The answer is 45."
+    assert trajectory.final_answer is not None and "45 years" in trajectory.final_answer
     assert all(c.passed for c in verify(tiny_parallel_task, trajectory))
 
 

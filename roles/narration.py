@@ -1,0 +1,366 @@
+"""What the offline assistant says in its own words: a plan, a note on each new result, every logic step
+worked out, and the answer as a sentence in the question's terms.
+
+A student model learns what the assistant turns show, so they show what a capable assistant would write:
+the plan in plain words on the first turn; after results, only the new ones and only the fields that
+matter; each logic step's working (the operands, the values compared, the count) before its result is
+used; the answer as a sentence, with its unit. The wording comes from the task's reference (each step's
+noun phrase in the question's terms, its noun and unit: datamodel.tasks.ReferenceStep), never from the
+hidden sub-task hints. Each kind of move has several phrasings, picked by a generator seeded per task and
+turn, so no single template dominates a dataset and the same seed gives the same text.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from composition.logic import answer_matches, render_value
+from datamodel.tasks import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
+
+__all__ = ["Narrator"]
+
+_PLAN_OPENERS = (
+    "Here's my plan: {steps}.",
+    "My plan: {steps}.",
+    "I'll {steps}.",
+    "To answer this, I'll {steps}.",
+    "Let me {steps}.",
+)
+_CALL_STEPS = (
+    "look up {p} with {fn}",
+    "use {fn} to find {p}",
+    "get {p} from {fn}",
+    "find {p} ({fn})",
+    "call {fn} for {p}",
+)
+_LOGIC_STEPS = {
+    LogicOp.DIFFERENCE: ("subtract one from the other", "work out the difference", "take the difference"),
+    LogicOp.SUM: ("add them up", "work out the total", "sum them"),
+    LogicOp.COUNT: ("count them", "count the results", "see how many there are"),
+    LogicOp.MAX: ("compare them", "see which comes out higher", "compare the figures"),
+    LogicOp.MIN: ("compare them", "see which comes out lower", "compare the figures"),
+    LogicOp.EQUAL: ("check whether they match", "compare the two", "see if they are the same"),
+}
+_PICK_STEPS = ("pick out {p}", "find {p} among them", "choose {p}", "single out {p}", "work out {p}")
+_JOINS = (
+    ("first ", ", then ", ", and finally "),
+    ("", ", then ", ", and then "),
+    ("first ", "; next ", "; last "),
+    ("", ", after that ", ", and at the end "),
+    ("first ", ", next ", ", and last "),
+)
+_NOTES = (
+    "{P} is {v}.",
+    "{fn} says {p} is {v}.",
+    "Got it: {p} is {v}.",
+    "So {p} is {v}.",
+    "{P}: {v}.",
+)
+_LIST_NOTES = (
+    "{fn} found {items}.",
+    "{fn} returned {items}.",
+    "{fn} lists {items}.",
+    "The results: {items}.",
+    "Here they are: {items}.",
+)
+_NEXT = (
+    "Next, I'll {desc}.",
+    "Now I can {desc}.",
+    "With that, I'll {desc}.",
+    "That lets me {desc}.",
+    "Now to {desc}.",
+)
+_WORKINGS = {
+    LogicOp.DIFFERENCE: (
+        "{a} - {b} = {r}.",
+        "Subtracting: {a} - {b} = {r}.",
+        "{a} minus {b} is {r}.",
+        "The difference: {a} - {b} = {r}.",
+        "Taking {b} from {a} leaves {r}.",
+    ),
+    LogicOp.SUM: (
+        "{a} + {b} = {r}.",
+        "Adding up: {a} + {b} = {r}.",
+        "{a} plus {b} is {r}.",
+        "Together: {a} + {b} = {r}.",
+        "The total is {a} + {b} = {r}.",
+    ),
+    LogicOp.COUNT: (
+        "That makes {r}.",
+        "Counting them gives {r}.",
+        "So there are {r}.",
+        "In all: {r}.",
+        "I count {r}.",
+    ),
+}
+_PICKS = (
+    "Comparing {what}: {pairs}. The {extreme} is {winner}.",
+    "By {what}: {pairs}, so {winner} is the {extreme}.",
+    "Looking at {what}: {pairs}. {Winner} is the {extreme}.",
+    "{What}: {pairs}. The {extreme} of these is {winner}.",
+    "Side by side, {what}: {pairs}. That makes {winner} the {extreme}.",
+)
+_COMPARES = (
+    "{la} has {a} and {lb} has {b}.",
+    "Comparing {a} ({la}) with {b} ({lb}).",
+    "{la}: {a}; {lb}: {b}.",
+    "Side by side: {a} for {la}, {b} for {lb}.",
+    "{a} against {b}, for {la} and {lb}.",
+)
+_EQUALS = {
+    True: (
+        "{a} and {b} are the same.",
+        "Both are {a}, so they match.",
+        "{a} equals {b}.",
+        "They match: {a} and {b}.",
+        "{a} on both sides: the same.",
+    ),
+    False: (
+        "{a} and {b} are not the same.",
+        "{a} is not {b}, so they differ.",
+        "They differ: {a} versus {b}.",
+        "{a} does not equal {b}.",
+        "One is {a}, the other {b}: different.",
+    ),
+}
+_ANSWERS = (
+    "{P} is {v}.",
+    "So {p} is {v}.",
+    "Putting it together, {p} is {v}.",
+    "That means {p} is {v}.",
+    "The answer: {p} is {v}.",
+)
+_COMPARE_ANSWERS = (
+    "So {winner} comes out {more}, with {w} against {l}.",
+    "{Winner} is the {more} of the two: {w} against {l}.",
+    "That makes {winner} the {more} one ({w} against {l}).",
+    "{Winner}: its {w} is {more} than {l}.",
+    "{Winner} has the {more} figure, {w} against {l}.",
+)
+_EQUAL_ANSWERS = {
+    True: (
+        "Yes, {pa} is the same as {pb}.",
+        "Yes: {pa} and {pb} are the same.",
+        "Yes, {pa} equals {pb}.",
+        "Yes, {pa} and {pb} match.",
+        "Yes. {Pa} is also {pb}.",
+    ),
+    False: (
+        "No, {pa} is not the same as {pb}.",
+        "No: {pa} and {pb} differ.",
+        "No, {pa} does not equal {pb}.",
+        "No, {pa} and {pb} do not match.",
+        "No. {Pa} and {pb} are different.",
+    ),
+}
+_SINGLE_ANSWERS = (
+    "{P} is {v}.",
+    "According to {fn}, {p} is {v}.",
+    "{fn} reports that {p} is {v}.",
+    "Here it is: {p} is {v}.",
+    "I found it: {p} is {v}.",
+)
+_LABEL_KEYS = ("name", "title", "flight_number", "code", "date", "day")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _humane(key: str) -> str:
+    """A result field as words: `price_per_night_usd` → 'price per night'."""
+    words = [w for w in key.split("_") if w not in ("usd", "c", "km", "m", "mm", "mg", "g", "kg", "cm")]
+    return " ".join(words) or key
+
+
+class Narrator:
+    """The words of one task's offline assistant; `rng` is seeded per task and turn by the caller."""
+
+    def __init__(self, reference: TaskReference) -> None:
+        self._reference = reference
+        self._steps = reference.steps
+        self._fields = self._used_fields()
+        # The field that names the items of a list result: the one the step consuming the list reports.
+        self._item_names = {
+            b.step: s.label_key
+            for s in self._steps
+            for b in s.operands
+            if isinstance(b, RefArg) and s.label_key
+        }
+
+    def _used_fields(self) -> dict[int, str | None]:
+        """Which field of each call's result the task uses: what its dependents read, or the answer."""
+        fields: dict[int, str | None] = {}
+        for step in self._steps:
+            for binding in [*step.arguments.values(), *step.operands]:
+                if isinstance(binding, RefArg):
+                    fields.setdefault(binding.step, binding.field)
+        last = self._steps[-1]
+        if last.function is not None and isinstance(last.result, dict):
+            answer = self._reference.answer
+            fields[last.subtask] = next((k for k, v in last.result.items() if v == answer), None)
+        return fields
+
+    # -- values as words --------------------------------------------------------------------------
+
+    def value_of(self, index: int, values: dict[int, Any]) -> Any:
+        """The value step `index` hands on: the used field of a call's result, or a logic value."""
+        value = values[index]
+        field = self._fields.get(index)
+        if field is not None and isinstance(value, dict):
+            return value.get(field)
+        return value
+
+    def _shown(self, index: int, values: dict[int, Any]) -> str:
+        value = self.value_of(index, values)
+        if isinstance(value, list):
+            return f"{len(value)} {self._steps[index].noun or 'items'}"
+        return self._steps[index].value_format.format(render_value(value))
+
+    def _bare(self, binding: LiteralArg | RefArg, values: dict[int, Any]) -> str:
+        if isinstance(binding, LiteralArg):
+            return render_value(binding.value)
+        return render_value(self.value_of(binding.step, values))
+
+    def _phrase(self, step: ReferenceStep, fill: Any) -> str:
+        text = step.phrase or f"the result of step {step.subtask + 1}"
+        for other in range(step.subtask):
+            text = text.replace(f"{{{other}}}", fill(other))
+        return text
+
+    def phrase_with_values(self, step: ReferenceStep, values: dict[int, Any]) -> str:
+        """The step's noun phrase with the values it builds on written out ('the latitude of Valport')."""
+        return self._phrase(step, lambda k: self._shown(k, values))
+
+    def _phrase_in_plan(self, step: ReferenceStep) -> str:
+        return self._phrase(step, lambda k: f"that {self._steps[k].noun or 'result'}")
+
+    def phrase_as_asked(self, step: ReferenceStep) -> str:
+        """The step's noun phrase in the question's own terms, inner steps spelled out in full."""
+        return self._phrase(step, lambda k: self.phrase_as_asked(self._steps[k]))
+
+    # -- moves --------------------------------------------------------------------------------------
+
+    def plan(self, rng: random.Random) -> str:
+        """The whole plan in plain words, for the first turn."""
+        parts = []
+        for step in self._steps:
+            if step.function is not None:
+                template = rng.choice(_CALL_STEPS)
+                parts.append(template.format(p=self._phrase_in_plan(step), fn=step.function))
+            elif step.operation in (LogicOp.MAX, LogicOp.MIN) and not step.labels:
+                parts.append(rng.choice(_PICK_STEPS).format(p=self._phrase_in_plan(step)))
+            else:
+                assert step.operation is not None
+                parts.append(rng.choice(_LOGIC_STEPS[step.operation]))
+        first, middle, last = rng.choice(_JOINS)
+        if len(parts) == 1:
+            steps = parts[0]
+        else:
+            steps = first + parts[0] + "".join(middle + p for p in parts[1:-1]) + last + parts[-1]
+        return rng.choice(_PLAN_OPENERS).format(steps=steps)
+
+    def note(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        """What a new result says, naming only the field the task uses."""
+        value = self.value_of(step.subtask, values)
+        if isinstance(value, list):
+            name = self._item_names.get(step.subtask)
+            items = ", ".join(_label(item, name) for item in value) or "nothing"
+            return rng.choice(_LIST_NOTES).format(fn=step.function, items=items)
+        p = self.phrase_with_values(step, values)
+        v = self._shown(step.subtask, values)
+        return rng.choice(_NOTES).format(P=_cap(p), p=p, v=v, fn=step.function)
+
+    def next_call(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        """The call about to be made, with the values it takes."""
+        desc = rng.choice(_CALL_STEPS).format(p=self.phrase_with_values(step, values), fn=step.function)
+        return rng.choice(_NEXT).format(desc=desc)
+
+    def working(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        """A logic step worked out in the open: its operands and how they give the result."""
+        op = step.operation
+        assert op is not None
+        result = self._shown(step.subtask, values)
+        if op in (LogicOp.DIFFERENCE, LogicOp.SUM):
+            a, b = (self._bare(binding, values) for binding in step.operands[:2])
+            return _cap(rng.choice(_WORKINGS[op]).format(a=a, b=b, r=result))
+        if op is LogicOp.COUNT:
+            return rng.choice(_WORKINGS[op]).format(r=render_value(values[step.subtask]))
+        if op is LogicOp.EQUAL:
+            a, b = (self._bare(binding, values) for binding in step.operands[:2])
+            return _cap(rng.choice(_EQUALS[bool(values[step.subtask])]).format(a=a, b=b))
+        if step.labels:
+            return _cap(self._compare(step, values, rng))
+        return _cap(self._pick(step, values, rng))
+
+    def is_picked_from(self, step: ReferenceStep) -> bool:
+        """Whether a list result goes straight into a max/min pick, whose working names its items."""
+        return any(
+            isinstance(b, RefArg) and b.step == step.subtask and s.key is not None
+            for s in self._steps
+            for b in s.operands
+        )
+
+    def _compare(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        a, b = (self._bare(binding, values) for binding in step.operands[:2])
+        winner = render_value(values[step.subtask])
+        more = "higher" if step.operation is LogicOp.MAX else "lower"
+        template = rng.choice(_COMPARES)
+        la, lb = step.labels[:2]
+        return template.format(a=a, b=b, la=la, lb=lb, winner=winner, Winner=_cap(winner), more=more)
+
+    def _pick(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        binding = step.operands[0]
+        items = self.value_of(binding.step, values) if isinstance(binding, RefArg) else binding.value
+        key, label_key = step.key or "", step.label_key or ""
+        pairs = ", ".join(f"{item.get(label_key)} ({render_value(item.get(key))})" for item in items)
+        winner = render_value(values[step.subtask])
+        extreme = "highest" if step.operation is LogicOp.MAX else "lowest"
+        what = _humane(key)
+        return rng.choice(_PICKS).format(
+            what=what, What=_cap(what), pairs=pairs, extreme=extreme, winner=winner, Winner=_cap(winner)
+        )
+
+    def answer(self, values: dict[int, Any], rng: random.Random) -> str:
+        """The final answer as a sentence in the question's terms; it always states the answer the results
+        give (a plain sentence is the fallback when a phrasing would not)."""
+        last = self._steps[-1]
+        sentence = self._answer_sentence(last, values, rng)
+        if answer_matches(sentence, render_value(self.value_of(last.subtask, values))):
+            return sentence
+        return f"The answer is {self._shown(last.subtask, values)}."
+
+    def _answer_sentence(self, last: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        if last.operation in (LogicOp.MAX, LogicOp.MIN) and last.labels:
+            winner = render_value(values[last.subtask])
+            more = "higher" if last.operation is LogicOp.MAX else "lower"
+            a, b = (self._bare(binding, values) for binding in last.operands[:2])
+            w, lose = (a, b) if winner == last.labels[0] else (b, a)
+            template = rng.choice(_COMPARE_ANSWERS)
+            return template.format(winner=winner, Winner=_cap(winner), more=more, w=w, l=lose)
+        if last.operation is LogicOp.EQUAL:
+            pa, pb = (self._asked(binding) for binding in last.operands[:2])
+            template = rng.choice(_EQUAL_ANSWERS[bool(values[last.subtask])])
+            return template.format(pa=pa, Pa=_cap(pa), pb=pb)
+        p = self.phrase_as_asked(last)
+        v = self._shown(last.subtask, values)
+        templates = _SINGLE_ANSWERS if len(self._steps) == 1 else _ANSWERS
+        return rng.choice(templates).format(P=_cap(p), p=p, v=v, fn=last.function)
+
+    def _asked(self, binding: LiteralArg | RefArg) -> str:
+        if isinstance(binding, LiteralArg):
+            return render_value(binding.value)
+        return self.phrase_as_asked(self._steps[binding.step])
+
+
+def _label(item: Any, name: str | None) -> str:
+    """How a list item is named in a note: the field the task reports, a name-like field, else its first
+    text field."""
+    if not isinstance(item, dict):
+        return render_value(item)
+    for key in ((name,) if name else ()) + _LABEL_KEYS:
+        if key in item:
+            return render_value(item[key])
+    text = next((v for v in item.values() if isinstance(v, str)), None)
+    return text if text is not None else render_value(next(iter(item.values()), ""))

@@ -1,0 +1,91 @@
+"""The offline assistant's words over 1,000 world tasks: varied, never copying JSON or the hidden hints,
+every logic step worked before the answer, and an answer that is a sentence stating the result."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+
+import pytest
+
+from composition.world.offline import OfflineWorld
+from datamodel.tasks import CompositionalTask, LogicOp
+from datamodel.trajectory import AssistantTurn, Trajectory
+from roles import narration
+from simulator.build import offline_clients
+from simulator.episode import EpisodeConfig, run_episode
+from simulator.verify import verify
+
+Episode = tuple[CompositionalTask, Trajectory]
+
+
+@pytest.fixture(scope="module")
+def episodes() -> list[Episode]:
+    world = OfflineWorld(world_seed=0)
+    tasks = world.generate_tasks(1000, seed=3, max_subtasks=3)
+
+    async def run_all() -> list[Trajectory]:
+        config = EpisodeConfig(parallel=True)
+        runs = (run_episode(t, offline_clients(t, world, parallel=True), config) for t in tasks)
+        return list(await asyncio.gather(*runs))
+
+    return list(zip(tasks, asyncio.run(run_all()), strict=True))
+
+
+def _assistant(trajectory: Trajectory) -> list[AssistantTurn]:
+    return [t for t in trajectory.turns if isinstance(t, AssistantTurn)]
+
+
+def test_every_kind_of_move_has_at_least_five_phrasings() -> None:
+    moves = {
+        "plan openers": narration._PLAN_OPENERS,
+        "call steps": narration._CALL_STEPS,
+        "notes": narration._NOTES,
+        "list notes": narration._LIST_NOTES,
+        "next calls": narration._NEXT,
+        "picks": narration._PICKS,
+        "comparisons": narration._COMPARES,
+        "answers": narration._ANSWERS,
+        "single-step answers": narration._SINGLE_ANSWERS,
+        "comparison answers": narration._COMPARE_ANSWERS,
+        **{f"{op} working": texts for op, texts in narration._WORKINGS.items()},
+        **{f"equal {same} working": texts for same, texts in narration._EQUALS.items()},
+        **{f"equal {same} answers": texts for same, texts in narration._EQUAL_ANSWERS.items()},
+    }
+    assert {name: len(set(texts)) for name, texts in moves.items() if len(set(texts)) < 5} == {}
+
+
+def test_assistant_text_is_varied_and_no_phrasing_dominates(episodes: list[Episode]) -> None:
+    texts = [t.content for _, tr in episodes for t in _assistant(tr) if t.content]
+    texts += [tr.final_answer for _, tr in episodes if tr.final_answer]
+    assert len(set(texts)) / len(texts) >= 0.8  # share of distinct turn texts
+    openers = Counter(text.split(" ", 1)[0] for text in texts)
+    assert openers.most_common(1)[0][1] / len(texts) < 0.25
+
+
+def test_no_json_no_hints_and_nothing_said_twice(episodes: list[Episode]) -> None:
+    for task, trajectory in episodes:
+        said: list[str] = []
+        hints = [s.instruction for s in task.subtasks]
+        for turn in _assistant(trajectory):
+            text = "\n".join([turn.content, turn.final_answer or ""])
+            assert "{" not in text and '"results"' not in text, text  # results are never pasted back
+            assert not any(hint in text for hint in hints), text
+            lines = [line for line in turn.content.splitlines() if line]
+            assert not set(lines) & set(said), (task.instruction, lines)
+            said += lines
+
+
+def test_logic_is_worked_before_the_answer_and_the_answer_is_a_sentence(episodes: list[Episode]) -> None:
+    for task, trajectory in episodes:
+        assert task.reference is not None
+        assert all(c.passed for c in verify(task, trajectory) if c.applicable), task.instruction
+        answer = trajectory.final_answer or ""
+        assert answer.endswith(".") and len(answer.split()) >= 4, answer
+        assert not re.fullmatch(r"The answer is [^,]*\.", answer), answer
+        before = "\n".join(t.content for t in _assistant(trajectory))
+        for step in task.reference.steps:
+            if step.operation in (LogicOp.DIFFERENCE, LogicOp.SUM):
+                shown = narration.render_value(step.result)
+                assert shown in before, (task.instruction, shown, before)  # the operation's result, worked
