@@ -140,12 +140,13 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         self._reference = task.reference
         self._batch = parallel and policy == "plan"
         self._narrator = Narrator(task.reference)
+        self._fingerprint = task.fingerprint()
         last = task.reference.steps[-1]
         self._last_call = last.subtask if last.function is not None else -1
 
     def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> Decision:
         progress = _read(messages)
-        rng = random.Random(f"{self._task.seed}:{self._task.fingerprint}:{progress.turns}")
+        rng = random.Random(f"{self._task.seed}:{self._fingerprint}:{progress.turns}")
         if progress.failures:
             return f"A call failed ({progress.failures[0]}).\n{_GIVE_UP}"
         try:
