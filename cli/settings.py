@@ -97,16 +97,36 @@ def parse_command(
         cli_exit_on_error=False,
         cli_shortcuts=dict(shortcuts or {}),
     )
-    arguments = _long_one_letter_flags(model, args)
+    arguments = _normalized(model, args)
     return CliApp.run(model, cli_args=arguments, cli_settings_source=source, **dict(file_settings or {}))
 
 
-def _long_one_letter_flags(model: type[BaseModel], args: Sequence[str]) -> list[str]:
-    """`--n 600` as `-n 600`: pydantic-settings spells a one-letter setting with one dash, while our
-    docs, scripts and Makefile have always written `--n`; both are accepted."""
+def _normalized(model: type[BaseModel], args: Sequence[str]) -> list[str]:
+    """Two spellings pydantic-settings does not take, as the ones it does:
+    - `--n 600` as `-n 600`: it spells a one-letter setting with one dash, while our docs, scripts and
+      Makefile have always written `--n`;
+    - `--mix clarify=0.1,follow_up=0.2` as `--mix.clarify 0.1 --mix.follow-up 0.2`: a nested setting
+      given as key=value pairs, the compact form for a group of numbers."""
     long = {f"--{name}": f"-{name}" for name in model.model_fields if len(name) == 1}
-    out = []
-    for arg in args:
+    groups = {
+        f"--{name.replace('_', '-')}"
+        for name, field in model.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    out: list[str] = []
+    items = iter(args)
+    for arg in items:
         flag, equals, value = arg.partition("=")
-        out.append(long[flag] + equals + value if flag in long else arg)
+        if flag in long:
+            out.append(long[flag] + equals + value)
+        elif flag in groups and not equals:
+            pairs = next(items, "")
+            if "=" in pairs and not pairs.lstrip().startswith("{"):
+                for pair in pairs.split(","):
+                    key, _, item = pair.partition("=")
+                    out += [f"{flag}.{key.strip().replace('_', '-')}", item.strip()]
+            else:
+                out += [arg, pairs]
+        else:
+            out.append(arg)
     return out

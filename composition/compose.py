@@ -26,7 +26,7 @@ from composition.world.links import Producer, build_graph
 from composition.world.questions import compare_logic, equal_logic, pick_logic, two_value_logic
 from composition.world.reroot import reroot
 from composition.world.types import Param, WorldFunction
-from datamodel.tasks import LogicOp
+from datamodel.reference import LogicOp
 
 __all__ = ["Composer", "compose_parallel_then_sequential", "compose_sequential"]
 

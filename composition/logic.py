@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from datamodel.tasks import LogicOp
+from datamodel.reference import LogicOp
 
 __all__ = ["LogicError", "answer_matches", "apply_logic", "render_value"]
 

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from datamodel.behaviours import BehaviourMix
 from datamodel.models import CallFormat, Endpoint, LLMExecution, RoleModel, Roles
 from datamodel.tasks import Strategy
 
@@ -155,6 +156,10 @@ class GenerateConfig(BaseModel):
         ge=1,
         le=1024,
         description="Episodes in flight per worker; LLM runs: requests in flight, the whole run.",
+    )
+    mix: BehaviourMix = Field(
+        default_factory=BehaviourMix,
+        description="Shares of the run's tasks that ask for more than one answerable request.",
     )
     endpoint: Endpoint = Field(
         default_factory=Endpoint,

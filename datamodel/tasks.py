@@ -10,25 +10,22 @@ import hashlib
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Withheld
+from datamodel.reference import TaskReference
+
 __all__ = [
-    "ArgBinding",
     "AtomicTask",
     "CompositionalTask",
     "FunctionSpec",
-    "LiteralArg",
-    "LogicOp",
-    "ReferenceStep",
-    "RefArg",
     "Scenario",
     "Strategy",
     "SubTask",
-    "TaskReference",
 ]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -40,17 +37,6 @@ class Strategy(StrEnum):
     ATOMIC = "atomic"
     SEQUENTIAL = "sequential"
     PARALLEL_THEN_SEQUENTIAL = "parallel_then_sequential"
-
-
-class LogicOp(StrEnum):
-    """Steps the assistant does itself, with no function (as in the paper)."""
-
-    DIFFERENCE = "difference"  # a - b, numbers
-    SUM = "sum"  # a + b + ..., numbers
-    MAX = "max"  # label of the largest operand, or of the largest item of one list operand
-    MIN = "min"  # label of the smallest operand, or of the smallest item of one list operand
-    COUNT = "count"  # number of items in one list operand
-    EQUAL = "equal"  # whether two operands are equal: True / False
 
 
 class Scenario(BaseModel):
@@ -194,26 +180,6 @@ def _shape(schema: Any) -> Any:
     return kind if isinstance(kind, str) else "|".join(str(k) for k in kind)
 
 
-class LiteralArg(BaseModel):
-    """An argument value written out in the task itself."""
-
-    kind: Literal["literal"] = "literal"
-    value: Any = Field(description="The JSON value passed as the argument.")
-
-
-class RefArg(BaseModel):
-    """An argument value taken from the output of an earlier sub-task."""
-
-    kind: Literal["ref"] = "ref"
-    step: int = Field(ge=0, description="Index of the sub-task whose output is used.")
-    field: str | None = Field(
-        default=None, description="Key in that step's result object; None for a logic step's bare value."
-    )
-
-
-ArgBinding = Annotated[LiteralArg | RefArg, Field(discriminator="kind")]
-
-
 class SubTask(BaseModel):
     """One step of a compositional task, with the steps whose outputs it consumes."""
 
@@ -223,52 +189,6 @@ class SubTask(BaseModel):
     functions: list[str] = Field(
         default_factory=list, description="Functions the step needs; empty for a pure logic step."
     )
-
-
-class ReferenceStep(BaseModel):
-    """The known-right way to do one sub-task in the offline world: a call or a logic operation."""
-
-    subtask: int = Field(ge=0, description="Index of the sub-task this step solves.")
-    function: str | None = Field(default=None, description="Function to call; None for a logic step.")
-    arguments: dict[str, ArgBinding] = Field(
-        default_factory=dict, description="Argument bindings of the call, literal or from earlier steps."
-    )
-    operation: LogicOp | None = Field(default=None, description="The logic operation of a logic step.")
-    operands: list[ArgBinding] = Field(default_factory=list, description="Inputs of the logic operation.")
-    labels: list[str] = Field(
-        default_factory=list, description="Names of the scalar operands, reported by max/min."
-    )
-    key: str | None = Field(
-        default=None, description="For max/min over one list operand: the item field compared."
-    )
-    label_key: str | None = Field(
-        default=None, description="For max/min over one list operand: the item field reported."
-    )
-    result: Any = Field(description="Expected output: the function's result object, or the logic value.")
-    phrase: str | None = Field(
-        default=None,
-        description="The value this step yields, named in the question's own terms, with {k} standing for "
-        "the value of step k (e.g. 'the birth year of {0}'); what the offline assistant writes in notes and "
-        "answers. Never a hint: it words the question, not the decomposition.",
-    )
-    noun: str | None = Field(default=None, description="A short noun for the value ('author', 'city').")
-    value_format: str = Field(
-        default="{}", description="How the value is written: its unit or quotes around {} ('{} minutes')."
-    )
-
-    @model_validator(mode="after")
-    def _call_or_logic(self) -> ReferenceStep:
-        if (self.function is None) == (self.operation is None):
-            raise ValueError(f"step {self.subtask}: exactly one of function and operation must be set")
-        return self
-
-
-class TaskReference(BaseModel):
-    """Ground truth of an offline-world task: how to solve it and what the answer is."""
-
-    steps: list[ReferenceStep] = Field(description="One step per sub-task, in sub-task order.")
-    answer: Any = Field(description="The final answer value (number, string, boolean or list).")
-    answer_text: str = Field(description="The answer as it should appear in a final reply.")
 
 
 class CompositionalTask(BaseModel):
@@ -284,6 +204,17 @@ class CompositionalTask(BaseModel):
         default=None, description="Ground truth (offline world); None for LLM-made tasks."
     )
     seed: int | None = Field(default=None, description="Seed that produced the task, for reproduction.")
+    behaviour: Behaviour = Field(
+        default=Behaviour.PLAIN, description="What the conversation asks besides the right calls."
+    )
+    withheld: Withheld | None = Field(default=None, description="Clarify: the value the request leaves out.")
+    follow_ups: list[FollowUp] = Field(
+        default_factory=list, description="Follow-up: the requests the user makes after each answer."
+    )
+    fault: ToolFault | None = Field(default=None, description="Tool error: the call that fails, and how.")
+    look_alikes: list[str] = Field(
+        default_factory=list, description="Offered functions that are near twins of a needed one."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CompositionalTask:

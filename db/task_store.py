@@ -16,15 +16,8 @@ from sqlalchemy import exists, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from datamodel.tasks import (
-    AtomicTask,
-    CompositionalTask,
-    FunctionSpec,
-    Scenario,
-    Strategy,
-    SubTask,
-    TaskReference,
-)
+from datamodel.reference import TaskReference
+from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
 from db.models import AtomicTaskRow, Base, Conversation, FunctionRow, ScenarioRow, TaskFunction, TaskRow
 
 __all__ = ["add_tasks", "load_task", "load_tasks", "pending_tasks", "spec_hash", "task_count", "task_ids"]

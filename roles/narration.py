@@ -16,7 +16,7 @@ import random
 from typing import Any
 
 from composition.logic import answer_matches, render_value
-from datamodel.tasks import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
+from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 
 __all__ = ["Narrator"]
 

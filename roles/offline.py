@@ -21,7 +21,8 @@ from autogen_core.tools import Tool, ToolSchema
 
 from composition.logic import LogicError, apply_logic
 from datamodel.button_format import render_final_block
-from datamodel.tasks import CompositionalTask, LiteralArg, RefArg, ReferenceStep, TaskReference
+from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
+from datamodel.tasks import CompositionalTask
 from roles.narration import Narrator
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 from toolmock.offline import Executor, execute_request

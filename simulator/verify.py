@@ -16,7 +16,8 @@ from typing import Any
 
 from composition.logic import LogicError, answer_matches, apply_logic
 from datamodel.checks import CheckName, CheckResult
-from datamodel.tasks import CompositionalTask, LiteralArg, RefArg, ReferenceStep, TaskReference
+from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
+from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory
 from toolmock.validate import validate_arguments
 

@@ -15,7 +15,8 @@ from typing import Any
 from composition.logic import apply_logic, render_value
 from composition.world.phrasing import noun_of, render_literal, value_format
 from composition.world.types import WorldFunction
-from datamodel.tasks import ArgBinding, LiteralArg, LogicOp, RefArg, ReferenceStep, SubTask
+from datamodel.reference import ArgBinding, LiteralArg, LogicOp, RefArg, ReferenceStep
+from datamodel.tasks import SubTask
 
 __all__ = [
     "Call",

@@ -22,7 +22,8 @@ from composition.compose import compose_parallel_then_sequential, compose_sequen
 from composition.logic import LogicError
 from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, answer_of, linearize
 from composition.world.questions import ask, atomic_question
-from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, TaskReference
+from datamodel.reference import TaskReference
+from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy
 
 if TYPE_CHECKING:
     from composition.world.offline import OfflineWorld

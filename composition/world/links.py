@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from composition.world.types import SUPERTYPES, WorldFunction
-from datamodel.tasks import LogicOp
+from datamodel.reference import LogicOp
 
 __all__ = ["LinkGraph", "Producer", "build_graph"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from composition.world.expr import Call, Literal, Logic, Node, Reject, phrase
 from composition.world.phrasing import LIST_WRAPPERS, capitalize, wrappers_for
-from datamodel.tasks import LogicOp
+from datamodel.reference import LogicOp
 
 __all__ = ["ask", "atomic_question", "compare_logic", "equal_logic", "pick_logic", "two_value_logic"]
 

@@ -9,7 +9,8 @@ import pytest
 
 from composition.logic import apply_logic
 from composition.world.offline import OfflineWorld
-from datamodel.tasks import ArgBinding, CompositionalTask
+from datamodel.reference import ArgBinding
+from datamodel.tasks import CompositionalTask
 
 Replay = Callable[[CompositionalTask], list[Any]]
 

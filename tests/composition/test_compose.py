@@ -13,7 +13,7 @@ from composition.compose import compose_parallel_then_sequential, compose_sequen
 from composition.world.expr import Call, Logic, Node, Reject, linearize
 from composition.world.offline import OfflineWorld
 from composition.world.types import feeds
-from datamodel.tasks import RefArg
+from datamodel.reference import RefArg
 
 
 def _build(world: OfflineWorld, make: object, steps: int, seed: int) -> Node | None:

@@ -10,7 +10,8 @@ import pytest
 from composition.logic import render_value
 from composition.world.generator import answer_field
 from composition.world.offline import OfflineWorld
-from datamodel.tasks import CompositionalTask, LogicOp, RefArg, Strategy
+from datamodel.reference import LogicOp, RefArg
+from datamodel.tasks import CompositionalTask, Strategy
 
 
 def test_same_tasks_from_two_worlds_and_prefix_property() -> None:

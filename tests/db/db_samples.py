@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from datamodel.checks import CheckName, CheckResult
-from datamodel.tasks import (
-    AtomicTask,
-    CompositionalTask,
-    FunctionSpec,
-    LiteralArg,
-    LogicOp,
-    RefArg,
-    ReferenceStep,
-    Scenario,
-    Strategy,
-    SubTask,
-    TaskReference,
-)
+from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
+from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
 from datamodel.trajectory import (
     AssistantTurn,
     TerminationReason,

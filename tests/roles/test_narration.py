@@ -10,7 +10,8 @@ from collections import Counter
 import pytest
 
 from composition.world.offline import OfflineWorld
-from datamodel.tasks import CompositionalTask, LogicOp
+from datamodel.reference import LogicOp
+from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, Trajectory
 from roles import narration
 from simulator.build import offline_clients

@@ -15,19 +15,8 @@ from autogen_core import FunctionCall
 from autogen_core.models import LLMMessage
 from autogen_core.tools import Tool, ToolSchema
 
-from datamodel.tasks import (
-    AtomicTask,
-    CompositionalTask,
-    FunctionSpec,
-    LiteralArg,
-    LogicOp,
-    RefArg,
-    ReferenceStep,
-    Scenario,
-    Strategy,
-    SubTask,
-    TaskReference,
-)
+from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
+from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
 from datamodel.trajectory import (
     AssistantTurn,
     TerminationReason,
