@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -140,7 +141,11 @@ class TaskRow(Base):
     """A compositional task of a run, at position `idx`, with its sub-tasks and ground truth."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("run_id", "idx"), Index(None, "run_id", "strategy"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "idx"),
+        Index(None, "run_id", "strategy"),
+        Index(None, "run_id", "behaviour"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = _owner("runs.id")
@@ -156,6 +161,12 @@ class TaskRow(Base):
     answer_text: Mapped[str | None]
     seed: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = _now()
+    # What the conversation asks besides the right calls (datamodel.behaviours.Behaviour), as a column
+    # so SQL selects by it; what the simulation needs to play it (withheld, follow_ups, fault,
+    # look_alikes) is `behaviour_detail`, NULL for a plain task without look-alikes.
+    behaviour: Mapped[str] = mapped_column(String(16), server_default="plain")
+    look_alike: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    behaviour_detail: Mapped[dict[str, Any] | None]
 
 
 class TaskFunction(Base):

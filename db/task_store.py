@@ -16,6 +16,7 @@ from sqlalchemy import exists, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Withheld
 from datamodel.reference import TaskReference
 from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
 from db.models import AtomicTaskRow, Base, Conversation, FunctionRow, ScenarioRow, TaskFunction, TaskRow
@@ -88,6 +89,27 @@ def _store_shared_rows(
     return scenario_ids, atomic_ids, function_ids
 
 
+def _behaviour_detail(task: CompositionalTask) -> dict[str, Any] | None:
+    """What the simulation needs to play the task's behaviour and look-alikes: the set fields of
+    withheld, follow_ups, fault and look_alikes; None for a plain task without look-alikes."""
+    dumped = task.model_dump(mode="json", include={"withheld", "follow_ups", "fault", "look_alikes"})
+    detail = {name: value for name, value in dumped.items() if value not in (None, [])}
+    return detail or None
+
+
+def _behaviour_fields(row: TaskRow) -> dict[str, Any]:
+    """The task fields of a row's behaviour, each validated back into its model."""
+    detail = row.behaviour_detail or {}
+    withheld, fault = detail.get("withheld"), detail.get("fault")
+    return {
+        "behaviour": Behaviour(row.behaviour),
+        "withheld": Withheld.model_validate(withheld) if withheld is not None else None,
+        "follow_ups": [FollowUp.model_validate(f) for f in detail.get("follow_ups", [])],
+        "fault": ToolFault.model_validate(fault) if fault is not None else None,
+        "look_alikes": list(detail.get("look_alikes", [])),
+    }
+
+
 def _task_row(
     run_id: int, idx: int, task: CompositionalTask, scenario_ids: dict[Any, int], atomic_ids: dict[Any, int]
 ) -> dict[str, Any]:
@@ -106,6 +128,9 @@ def _task_row(
         "reference": reference.model_dump(mode="json") if reference is not None else None,
         "answer_text": reference.answer_text if reference is not None else None,
         "seed": task.seed,
+        "behaviour": task.behaviour.value,
+        "look_alike": bool(task.look_alikes),
+        "behaviour_detail": _behaviour_detail(task),
     }
 
 
@@ -198,6 +223,7 @@ def load_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, Compositi
                 functions=functions[row.id],
                 reference=TaskReference.model_validate(row.reference) if row.reference is not None else None,
                 seed=row.seed,
+                **_behaviour_fields(row),
             )
     return tasks
 

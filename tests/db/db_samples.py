@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Withheld
 from datamodel.checks import CheckName, CheckResult
 from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
@@ -16,7 +17,17 @@ from datamodel.trajectory import (
     UserTurn,
 )
 
-__all__ = ["BOOKS", "all_passed", "checks_failing", "sample_task", "sample_trajectory", "spec"]
+__all__ = [
+    "BOOKS",
+    "CLARIFY_QUESTION",
+    "all_passed",
+    "behaviour_task",
+    "checks_failing",
+    "clarify_trajectory",
+    "sample_task",
+    "sample_trajectory",
+    "spec",
+]
 
 BOOKS = Scenario(text="looking up facts about books", domain="books")
 
@@ -153,3 +164,82 @@ def checks_failing(*names: CheckName, inapplicable: tuple[CheckName, ...] = ()) 
         )
         for name in CheckName
     ]
+
+
+CLARIFY_QUESTION = "Which book do you mean?"
+
+
+def _behaviour_fields(behaviour: Behaviour, title: str) -> dict[str, object]:
+    """What a task of this behaviour carries besides the plain sample task, written out by hand."""
+    if behaviour is Behaviour.CLARIFY:
+        return {
+            "instruction": "How old was the author of the book when it came out?",
+            "withheld": Withheld(step=0, argument="title", value=title, text=title, noun="book"),
+        }
+    if behaviour is Behaviour.FOLLOW_UP:
+        step = ReferenceStep(
+            subtask=3,
+            function="get_publication_year",
+            arguments={"title": LiteralArg(value="Emma")},
+            result={"year": "1815"},
+        )
+        follow_up = FollowUp(
+            instruction="And when did Emma come out?", steps=[step], answer="1815", answer_text="1815"
+        )
+        return {"follow_ups": [follow_up]}
+    if behaviour is Behaviour.TOOL_ERROR:
+        typo = title[:-2] + title[-1] + title[-2]
+        fault = ToolFault(
+            step=1,
+            kind="typo",
+            message=f"no book titled {typo!r}; did you mean {title!r}?",
+            expected="correct",
+            argument="title",
+            typo=typo,
+        )
+        return {"fault": fault}
+    return {}
+
+
+def behaviour_task(
+    behaviour: Behaviour, *, look_alikes: bool = False, title: str = "The Great Gatsby"
+) -> CompositionalTask:
+    """The sample task given a behaviour and, optionally, a look-alike of a needed function."""
+    task = sample_task(title)
+    fields: dict[str, object] = {"behaviour": behaviour, **_behaviour_fields(behaviour, title)}
+    if look_alikes:
+        twin = spec("get_publication_date", "date", description="Look up the day a title was first printed.")
+        fields |= {"functions": [*task.functions, twin], "look_alikes": [twin.name]}
+    return CompositionalTask.model_validate({**dict(task), **fields})
+
+
+def clarify_trajectory() -> Trajectory:
+    """The assistant asks for the missing title, the user gives it, then calls and an answer."""
+    title = {"title": "The Great Gatsby"}
+    return Trajectory(
+        turns=[
+            UserTurn(content="How old was the author of the book when it came out?"),
+            AssistantTurn(content=CLARIFY_QUESTION),
+            UserTurn(content="The Great Gatsby."),
+            AssistantTurn(
+                content="Looking up both years.",
+                tool_calls=[
+                    ToolCall(id="c1", name="get_author_birth_year", arguments=title),
+                    ToolCall(id="c2", name="get_publication_year", arguments=title),
+                ],
+            ),
+            ToolTurn(
+                results=[
+                    ToolResult(
+                        call_id="c1", name="get_author_birth_year", arguments=title, results={"year": "1896"}
+                    ),
+                    ToolResult(
+                        call_id="c2", name="get_publication_year", arguments=title, results={"year": "1925"}
+                    ),
+                ]
+            ),
+            AssistantTurn(content="", final_answer="He was 29 years old."),
+        ],
+        termination=TerminationReason.FINAL_ANSWER,
+        parallel=True,
+    )

@@ -37,6 +37,13 @@ TABLES = {
     "checks",
 }
 
+BEHAVIOUR_COLUMNS = {"behaviour", "look_alike", "behaviour_detail"}  # migration 0007
+BEHAVIOUR_VIEW_COLUMNS = {"behaviour", "look_alike"}
+
+
+def _columns(engine: Any, table: str) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns(table)}
+
 
 def test_upgrade_downgrade_and_upgrade_again(db_url: str) -> None:
     engine = make_engine(db_url)
@@ -45,6 +52,14 @@ def test_upgrade_downgrade_and_upgrade_again(db_url: str) -> None:
     assert current_revision(engine) == head_revision()
     assert set(inspect(engine).get_table_names()) >= TABLES
     assert "conversation_overview" in inspect(engine).get_view_names()
+    assert _columns(engine, "tasks") >= BEHAVIOUR_COLUMNS
+    assert _columns(engine, "conversation_overview") >= BEHAVIOUR_VIEW_COLUMNS
+    assert "ix_tasks_run_id_behaviour" in {i["name"] for i in inspect(engine).get_indexes("tasks")}
+
+    downgrade(engine, "0006")
+    assert not _columns(engine, "tasks") & BEHAVIOUR_COLUMNS
+    assert not _columns(engine, "conversation_overview") & BEHAVIOUR_VIEW_COLUMNS
+    assert "ix_tasks_run_id_behaviour" not in {i["name"] for i in inspect(engine).get_indexes("tasks")}
 
     downgrade(engine, "base")
     assert current_revision(engine) is None
@@ -183,4 +198,59 @@ def test_stored_run_configs_are_converted_to_one_shape_and_back(db_url: str) -> 
     assert old_generate == OLD_GENERATE and old_fork["generate"] == OLD_GENERATE
     assert old_eval["assistant"]["model"] == "hf:/m" and old_eval["assistant"]["format"] == "native"
     assert _configs(engine, "training_runs") == [OLD_TRAIN]
+    engine.dispose()
+
+
+PLAIN_MIX = {"clarify": 0, "follow_up": 0, "irrelevant": 0, "tool_error": 0, "look_alike": 0}
+
+
+def _insert_task(connection: Any) -> None:
+    """One task of the first run, as 0005 and 0006 stored it."""
+    connection.execute(text("INSERT INTO scenarios (text, domain, source) VALUES ('s', 'books', 'seed')"))
+    connection.execute(text("INSERT INTO atomic_tasks (scenario_id, instruction) VALUES (1, 'a')"))
+    connection.execute(
+        text(
+            "INSERT INTO tasks (run_id, idx, instruction, strategy, n_subtasks, depth, scenario_id, "
+            "atomic_task_id, subtasks) VALUES (1, 0, 'i', 'atomic', 1, 1, 1, 1, '[]')"
+        )
+    )
+
+
+def test_existing_tasks_become_plain_and_old_runs_keep_a_plain_mix(db_url: str) -> None:
+    engine = make_engine(db_url)
+    migrate(engine, "0005")
+    with engine.begin() as connection:
+        _insert_runs(connection)  # 0005's shapes, which 0006 converts
+        _insert_task(connection)
+    migrate(engine)
+    with engine.connect() as connection:
+        task = connection.execute(text("SELECT behaviour, look_alike, behaviour_detail FROM tasks")).one()
+        overview_columns = connection.execute(text("SELECT behaviour, look_alike FROM conversation_overview"))
+        assert overview_columns.all() == []
+    assert (task.behaviour, bool(task.look_alike), task.behaviour_detail) == ("plain", False, None)
+    generate, evaluation, fork = _configs(engine, "runs")
+    assert generate["mix"] == PLAIN_MIX and fork["generate"]["mix"] == PLAIN_MIX and "mix" not in evaluation
+    resumed = read_run_config(generate)
+    assert isinstance(resumed, GenerateConfig) and set(resumed.mix.shares().values()) == {0.0, 1.0}
+    downgrade(engine, "0006")
+    generate, evaluation, fork = _configs(engine, "runs")
+    assert "mix" not in generate and "mix" not in fork["generate"] and "mix" not in evaluation
+    engine.dispose()
+
+
+def test_a_stored_mix_is_kept(db_url: str) -> None:
+    """A run stored with a mix (by the code before 0007 was applied) keeps the mix it ran with."""
+    engine = make_engine(db_url)
+    migrate(engine, "0006")
+    config = GenerateConfig(n=5).model_dump(mode="json")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO runs (kind, status, seed, n_requested, config, versions) "
+                "VALUES ('generate', 'finished', 1, 5, :config, '{}')"
+            ),
+            {"config": json.dumps(config)},
+        )
+    migrate(engine)
+    assert _configs(engine, "runs") == [config]
     engine.dispose()

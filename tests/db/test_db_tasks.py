@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from datamodel.behaviours import Behaviour
 from db import store
 from db.models import (
     AtomicTaskRow,
@@ -73,6 +74,31 @@ def test_tasks_round_trip(sessions: sessionmaker[Session], samples: ModuleType) 
         )
         with pytest.raises(KeyError):
             store.load_task(session, max(ids) + 1)
+
+
+def test_every_behaviour_round_trips(sessions: sessionmaker[Session], samples: ModuleType) -> None:
+    tasks = [samples.behaviour_task(b) for b in Behaviour]
+    tasks += [samples.behaviour_task(b, look_alikes=True) for b in (Behaviour.PLAIN, Behaviour.TOOL_ERROR)]
+    assert {t.behaviour for t in tasks} == set(Behaviour)
+    with sessions.begin() as session:
+        ids = store.add_tasks(session, _run(session), tasks)
+    with sessions() as session:
+        loaded = store.load_tasks(session, ids)
+        assert [loaded[task_id] for task_id in ids] == tasks
+        rows = session.execute(
+            select(TaskRow.behaviour, TaskRow.look_alike, TaskRow.behaviour_detail).order_by(TaskRow.idx)
+        ).all()
+    assert [(b, bool(look)) for b, look, _ in rows] == [
+        (t.behaviour.value, bool(t.look_alikes)) for t in tasks
+    ]
+    details = [detail for _, _, detail in rows]
+    assert details[0] is None and details[3] is None  # plain and irrelevant carry nothing
+    assert set(details[1]) == {"withheld"} and set(details[2]) == {"follow_ups"}
+    assert details[4]["fault"]["kind"] == "typo"  # what docs/schema.md's fault query reads
+    assert details[5] == {"look_alikes": ["get_publication_date"]} and set(details[6]) == {
+        "fault",
+        "look_alikes",
+    }
 
 
 def test_shared_rows_are_stored_once(sessions: sessionmaker[Session], samples: ModuleType) -> None:
