@@ -37,7 +37,7 @@ def generate(ctx: typer.Context) -> None:
     """Generate compositional tasks, simulate a conversation for each, verify and store everything."""
     from cli.commands import read_generate
     from cli.cost import ledger_table, stored_token_usage
-    from db.reports import call_figures, outcome_counts, task_mix
+    from db.reports import behaviour_mix, call_figures, outcome_counts, task_mix
     from simulator.batch import BatchProgress
     from simulator.generate import GenerateError, GenerateInterrupted, generate_run
 
@@ -81,9 +81,8 @@ def generate(ctx: typer.Context) -> None:
             )
             raise typer.Exit(130) from None
     with sessions() as session:
-        for table in (task_mix(session, result.run_id), outcome_counts(session, result.run_id)):
-            print_table(table)
-        print_table(call_figures(session, result.run_id))
+        for report in (task_mix, behaviour_mix, outcome_counts, call_figures):
+            print_table(report(session, result.run_id))
         if result.config.uses_llm:
             print_table(stored_token_usage(session, result.run_id))
     if result.progress.ledger is not None:

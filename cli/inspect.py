@@ -19,14 +19,14 @@ def stats(
     db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
     run: Annotated[int | None, typer.Option(help="Only this run (default: every run).")] = None,
 ) -> None:
-    """Runs, task mix, verdicts and call figures."""
-    from db.reports import call_figures, outcome_counts, run_list, task_mix
+    """Runs, task mix, behaviours, verdicts and call figures."""
+    from db.reports import behaviour_mix, call_figures, outcome_counts, run_list, task_mix
 
     sessions = open_store(db)
     with sessions() as session:
         print_table(run_list(session))
-        for table in (task_mix(session, run), outcome_counts(session, run), call_figures(session, run)):
-            print_table(table)
+        for report in (task_mix, behaviour_mix, outcome_counts, call_figures):
+            print_table(report(session, run))
 
 
 @app.command()

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-__all__ = ["Table", "call_figures", "outcome_counts", "run_list", "task_mix"]
+from datamodel.behaviours import Behaviour
+
+__all__ = ["Table", "behaviour_mix", "call_figures", "outcome_counts", "run_list", "task_mix"]
 
 
 @dataclass
@@ -60,6 +62,41 @@ def task_mix(session: Session, run_id: int | None) -> Table:
     return _table(
         session, "Tasks by strategy and depth", ["strategy", "sub-tasks", "depth", "tasks"], sql, params
     )
+
+
+LOOK_ALIKE_ROW = "+ look-alikes"
+
+
+def behaviour_mix(session: Session, run_id: int | None) -> Table:
+    """Conversations by their task's behaviour, with verdicts and share of the conversations, every
+    behaviour listed (zeros where the mix had none); a last row counts those offering look-alikes,
+    whatever their behaviour, so it overlaps the others."""
+    where, params = _where(run_id, "c")
+    counts = """COUNT(*) AS conversations,
+               SUM(CASE WHEN c.status = 'accepted' THEN 1 ELSE 0 END) AS accepted,
+               SUM(CASE WHEN c.status = 'rejected' THEN 1 ELSE 0 END) AS rejected"""
+    look_alikes = f"{where} AND t.look_alike" if where else "WHERE t.look_alike"
+    sql = f"""
+        SELECT behaviour, conversations, accepted, rejected,
+               ROUND(conversations * 1.0 / NULLIF((SELECT COUNT(*) FROM conversations c {where}), 0), 3)
+        FROM (
+            SELECT t.behaviour AS behaviour, {counts}
+            FROM conversations c JOIN tasks t ON t.id = c.task_id {where}
+            GROUP BY t.behaviour
+            UNION ALL
+            SELECT '{LOOK_ALIKE_ROW}', {counts}
+            FROM conversations c JOIN tasks t ON t.id = c.task_id {look_alikes}
+        ) AS mix"""
+    found = {
+        behaviour: (n, accepted or 0, rejected or 0, float(share) if share is not None else None)
+        for behaviour, n, accepted, rejected, share in session.execute(text(sql), params)
+    }
+    known = [b.value for b in Behaviour]
+    order = [*known, *sorted(set(found) - set(known) - {LOOK_ALIKE_ROW}), LOOK_ALIKE_ROW]
+    no_share = None if found[LOOK_ALIKE_ROW][3] is None else 0.0  # None: no conversations at all
+    rows = [(name, *found.get(name, (0, 0, 0, no_share))) for name in order]
+    columns = ["behaviour", "conversations", "accepted", "rejected", "share of run"]
+    return Table("Conversations by behaviour", columns, rows)
 
 
 def outcome_counts(session: Session, run_id: int | None) -> Table:

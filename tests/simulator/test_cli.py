@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from datamodel.behaviours import Behaviour
 
 runner = CliRunner()
 
@@ -31,9 +32,50 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_generate_prints_summary_tables(generated: str) -> None:
     code, out = button("stats", "--db", generated)
     assert code == 0, out
-    for heading in ("Runs", "Tasks by strategy and depth", "Conversations by verdict", "Turns and calls"):
+    for heading in (
+        "Runs",
+        "Tasks by strategy and depth",
+        "Conversations by behaviour",
+        "Conversations by verdict",
+        "Turns and calls",
+    ):
         assert heading in out
     assert "accepted" in out
+
+
+def _table_rows(out: str, title: str) -> dict[str, list[int]]:
+    """The rows of the Rich table printed under `title`: first cell, then the counts."""
+    lines = out[out.index(title) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("┡")) + 1
+    rows: dict[str, list[int]] = {}
+    for line in lines[start:]:
+        if not line.startswith("│"):
+            return rows
+        label, *counts, _share = (cell.strip() for cell in line.strip("│").split("│"))
+        rows[label] = [int(count) for count in counts]
+    return rows
+
+
+def _check_behaviour_mix(out: str, conversations: int) -> None:
+    rows = _table_rows(out, "Conversations by behaviour")
+    assert list(rows) == [*(b.value for b in Behaviour), "+ look-alikes"]
+    assert sum(rows[b.value][0] for b in Behaviour) == conversations
+    assert all(n == accepted + rejected for n, accepted, rejected in rows.values())
+
+
+def test_stats_counts_conversations_by_behaviour(generated: str) -> None:
+    code, out = button("stats", "--db", generated, "--run", "1")
+    assert code == 0, out
+    _check_behaviour_mix(out, 40)
+
+
+def test_generate_prints_the_behaviour_mix_after_the_task_mix(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mix.db'}"
+    code, out = button("generate", "--n", "6", "--seed", "5", "--workers", "0", "--db", url)
+    assert code == 0, out
+    tables = ("Tasks by strategy and depth", "Conversations by behaviour", "Conversations by verdict")
+    assert [out.index(title) for title in tables] == sorted(out.index(title) for title in tables)
+    _check_behaviour_mix(out, 6)
 
 
 def test_every_offline_conversation_is_accepted(generated: str) -> None:
