@@ -26,6 +26,12 @@ class CheckName(StrEnum):
     DEPENDENCY_ORDER = "dependency_order"
     FINAL_ANSWER_PRESENT = "final_answer_present"
     ANSWER_CORRECT = "answer_correct"
+    # Behaviours beyond one answerable request (datamodel/behaviours.py); each applies to its own tasks.
+    ASKED_NOT_GUESSED = "asked_not_guessed"
+    FOLLOW_UPS_ANSWERED = "follow_ups_answered"
+    REFUSED_IRRELEVANT = "refused_irrelevant"
+    ERROR_HANDLED = "error_handled"
+    RIGHT_TWIN = "right_twin"
 
 
 class CheckResult(BaseModel):

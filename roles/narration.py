@@ -161,6 +161,41 @@ _SINGLE_ANSWERS = (
     "Here it is: {p} is {v}.",
     "I found it: {p} is {v}.",
 )
+_ASKS = (
+    "Which {noun} do you mean?",
+    "Could you tell me which {noun} you have in mind?",
+    "Which {noun} should I look up?",
+    "I need the {noun} to go on. Which one is it?",
+    "Before I start: which {noun} is it?",
+)
+_RETRIES = (
+    "That call failed ({error}). Trying again.",
+    'The service answered: "{error}". I\'ll retry.',
+    "Got an error ({error}), so I'll make the same call again.",
+    '"{error}": that may be temporary, so one more try.',
+    "The call did not go through ({error}). Retrying.",
+)
+_CORRECTIONS = (
+    "There is no '{typo}', but the service suggests '{right}'. I'll use that.",
+    "'{typo}' looks misspelt; the right name is '{right}'. Retrying.",
+    "No match for '{typo}'. It must be '{right}', so I'll call again with it.",
+    "The lookup failed for '{typo}' and suggested '{right}'. Trying '{right}'.",
+    "'{typo}' was not found; I'll correct it to '{right}' and retry.",
+)
+_REPORTS = (
+    'I couldn\'t get {p}. The service said: "{error}" Please try again later.',
+    'Sorry, I can\'t find {p} right now. The service said: "{error}"',
+    'I wasn\'t able to look up {p} ("{error}"). You may want to try again later.',
+    'Unfortunately {p} is not available at the moment; the service reports: "{error}"',
+    'I tried twice, but {p} could not be fetched. The error was: "{error}"',
+)
+_REFUSALS = (
+    "I can't help with that: none of the functions I have ({names}) can answer it.",
+    "Sorry, that is outside what my tools can do; I only have {names}.",
+    "None of the functions available to me ({names}) covers that request, so I can't look it up.",
+    "I don't have a function for that. The ones I can use are {names}, and none of them fits.",
+    "That request can't be answered with the functions I have ({names}).",
+)
 _LABEL_KEYS = ("name", "title", "flight_number", "code", "date", "day")
 
 
@@ -226,7 +261,9 @@ class Narrator:
     def _phrase(self, step: ReferenceStep, fill: Any) -> str:
         text = step.phrase or f"the result of step {step.subtask + 1}"
         for other in range(step.subtask):
-            text = text.replace(f"{{{other}}}", fill(other))
+            mark = f"{{{other}}}"
+            if mark in text:
+                text = text.replace(mark, fill(other))
         return text
 
     def phrase_with_values(self, step: ReferenceStep, values: dict[int, Any]) -> str:
@@ -347,6 +384,31 @@ class Narrator:
         v = self._shown(last.subtask, values)
         templates = _SINGLE_ANSWERS if len(self._steps) == 1 else _ANSWERS
         return rng.choice(templates).format(P=_cap(p), p=p, v=v, fn=last.function)
+
+    # -- behaviours ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def refusal(functions: list[str], rng: random.Random) -> str:
+        """No offered function can do what is asked: say so, naming what there is."""
+        return rng.choice(_REFUSALS).format(names=", ".join(functions))
+
+    def ask(self, noun: str, rng: random.Random) -> str:
+        """A value the request left out: ask for it instead of guessing."""
+        return rng.choice(_ASKS).format(noun=noun)
+
+    def retry(self, error: str, rng: random.Random) -> str:
+        """A transient failure: say so and call again."""
+        return rng.choice(_RETRIES).format(error=error.rstrip("."))
+
+    def correct(self, typo: str, right: str, rng: random.Random) -> str:
+        """A misspelt value the error points out: say what will be used instead."""
+        return rng.choice(_CORRECTIONS).format(typo=typo, right=right)
+
+    def report(self, step: ReferenceStep, values: dict[int, Any], error: str, rng: random.Random) -> str:
+        """A service that stays down: tell the user what could not be found, and why."""
+        p = self.phrase_with_values(step, values)
+        text = error if error.endswith(".") else error + "."
+        return rng.choice(_REPORTS).format(p=p, error=text)
 
     def _asked(self, binding: LiteralArg | RefArg) -> str:
         if isinstance(binding, LiteralArg):

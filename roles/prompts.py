@@ -50,7 +50,9 @@ How to reply:
 - Results come back in a tool message as a JSON list of {{"name", "arguments", "results"}}.
 - When you have everything you need, end the reply with <final>your answer to the user</final>, a full
   sentence in the terms of the request.
-- If something essential is missing, ask the user in plain text, without a block.
+- If something essential is missing, ask the user in plain text, without a block; never invent a value.
+- If none of the functions can do what is asked, say so in a <final> reply and call nothing.
+- If a call fails, retry a temporary error, correct a value the error points out, or tell the user.
 {parallel}"""
 
 
@@ -69,7 +71,9 @@ How to reply:
   comes next. Work out any arithmetic, count or comparison in the note, step by step, before using it.
 - Then call functions, with arguments that fit their parameters. Use only the functions you are given.
 - When you have everything you need, reply with <final>your answer to the user</final>.
-- If something essential is missing, ask the user in plain text.
+- If something essential is missing, ask the user in plain text; never invent a value.
+- If none of the functions can do what is asked, say so in a <final> reply and call nothing.
+- If a call fails, retry a temporary error, correct a value the error points out, or tell the user.
 {parallel}"""
 
 _NATIVE_PARALLEL_ON = "You may make several independent calls at once; you get all results together."
@@ -123,16 +127,32 @@ def hint_block(subtasks: Sequence[SubTask]) -> str:
     return "\n".join(lines)
 
 
-def user_system_prompt(instruction: str) -> str:
-    """The simulated user's persona: ask for the task as a person would, then answer questions briefly."""
-    return (
+def user_system_prompt(instruction: str, detail: str | None = None, follow_ups: Sequence[str] = ()) -> str:
+    """The simulated user's persona: ask for the task as a person would, then answer questions briefly;
+    `detail` is a value left out of the request (given only when asked), `follow_ups` the requests to
+    make after each answer, in order."""
+    parts = [
         "You play a person asking an assistant for help. This is what you want:\n"
         f"{instruction}\n\n"
-        "Ask for it in your own words, in one message, with every detail the assistant needs. Do not "
-        "describe steps or mention any function or tool. If the assistant asks you something, answer "
-        "briefly from what you know above; if you do not know, tell it to go ahead with what it has. "
-        "Never invent new requirements. Write only your message, nothing else."
-    )
+        "Ask for it in your own words, in one message. Do not describe steps or mention any function or "
+        "tool. If the assistant asks you something, answer briefly from what you know here; if you do not "
+        "know, tell it to go ahead with what it has. Never invent new requirements."
+    ]
+    if detail is not None:
+        parts.append(
+            f"Your request leaves one detail out on purpose: {detail}. Do not say it in your first message; "
+            "give it, and only it, when the assistant asks."
+        )
+    if follow_ups:
+        listed = "\n".join(f"{i}. {text}" for i, text in enumerate(follow_ups, start=1))
+        parts.append(
+            "After the assistant answers, ask these next, one per message, each after the answer to the "
+            f"one before, in your own words:\n{listed}"
+        )
+    else:
+        parts.append("Every detail the assistant needs is in the request.")
+    parts.append("Write only your message, nothing else.")
+    return "\n\n".join(parts)
 
 
 def tool_system_prompt(spec: FunctionSpec) -> str:

@@ -32,12 +32,19 @@ class UserRole(BaseChatAgent):
     """Keeps its own model context (system, cue, assistant replies, its own turns) and asks its client."""
 
     def __init__(
-        self, name: str, client: ChatCompletionClient, instruction: str, model_name: str = ""
+        self,
+        name: str,
+        client: ChatCompletionClient,
+        instruction: str,
+        model_name: str = "",
+        *,
+        detail: str | None = None,
+        follow_ups: Sequence[str] = (),
     ) -> None:
         super().__init__(name, description="A person who wants the task done; never sees tool traffic.")
         self._client = client
         self._model_name = model_name
-        self._system = SystemMessage(content=user_system_prompt(instruction))
+        self._system = SystemMessage(content=user_system_prompt(instruction, detail, follow_ups))
         # Chat APIs want a user message before the first reply, so the opening request answers a cue.
         self._context: list[LLMMessage] = [
             self._system,

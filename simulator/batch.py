@@ -94,7 +94,8 @@ def _missing_tasks(config: GenerateConfig, start: int) -> Iterator[list[Composit
     for low in range(start, config.n, TASK_CHUNK):
         high = min(low + TASK_CHUNK, config.n)
         yield [
-            world.generate_task(config.seed, i, max_subtasks=config.max_subtasks) for i in range(low, high)
+            world.generate_task(config.seed, i, max_subtasks=config.max_subtasks, mix=config.mix)
+            for i in range(low, high)
         ]
 
 

@@ -13,7 +13,8 @@ from autogen_core.models import ChatCompletionClient
 
 from datamodel.run_config import GenerateConfig
 from datamodel.tasks import CompositionalTask
-from roles.offline import OfflineAssistantClient, OfflineToolClient, OfflineUserClient
+from roles.offline import OfflineToolClient, OfflineUserClient
+from roles.offline_assistant import OfflineAssistantClient
 from simulator.episode import RoleClients
 from toolmock.offline import Executor
 
@@ -33,7 +34,10 @@ def _scripted(
         return OfflineUserClient(task), "offline-user"
     if role == "assistant":
         return OfflineAssistantClient(task, parallel=parallel, policy=policy), f"offline-assistant-{policy}"
-    return OfflineToolClient(executor), "offline-tool"
+    fault, faulty = task.fault, None
+    if fault is not None and task.reference is not None:
+        faulty = next((s.function for s in task.reference.steps if s.subtask == fault.step), None)
+    return OfflineToolClient(executor, fault=fault, faulty=faulty), "offline-tool"
 
 
 def offline_clients(

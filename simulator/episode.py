@@ -98,8 +98,21 @@ def route(thread: Thread) -> str:
     return TOOL if last.tool_calls else USER
 
 
-def _is_final(messages: Thread) -> bool:
-    return any(isinstance(t := turn_of(m), AssistantTurn) and t.final_answer is not None for m in messages)
+def _answers(messages: Thread) -> int:
+    return sum(isinstance(t := turn_of(m), AssistantTurn) and t.final_answer is not None for m in messages)
+
+
+def _answered(requests: int) -> FunctionalTermination:
+    """A termination that fires at the final answer to the last of `requests` requests (the task's own
+    and its follow-ups). It sees message deltas, so it keeps the count itself (every episode builds a
+    fresh one)."""
+    given = [0]
+
+    def done(messages: Thread) -> bool:
+        given[0] += _answers(messages)
+        return given[0] >= requests
+
+    return FunctionalTermination(done)
 
 
 def _idle(turn: AssistantTurn) -> bool:
@@ -135,7 +148,14 @@ def _stall_condition(limit: int) -> FunctionalTermination:
 
 def _agents(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig) -> dict[str, BaseChatAgent]:
     """Fresh agents for every conversation (agents are stateful), by name."""
-    user = UserRole(USER, clients.user, task.instruction, clients.user_model)
+    user = UserRole(
+        USER,
+        clients.user,
+        task.instruction,
+        clients.user_model,
+        detail=task.withheld.text if task.withheld is not None else None,
+        follow_ups=[f.instruction for f in task.follow_ups],
+    )
     assistant = AssistantRole(
         ASSISTANT,
         clients.assistant,
@@ -157,10 +177,11 @@ def _agents(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig
     return {agent.name: agent for agent in (user, assistant, tool)}
 
 
-def _stop_condition(config: EpisodeConfig) -> TerminationCondition:
-    """The final answer, the message limit, or (when set) too many idle assistant turns in a row."""
+def _stop_condition(config: EpisodeConfig, requests: int) -> TerminationCondition:
+    """The final answer to the last request, the message limit, or (when set) too many idle assistant
+    turns in a row."""
     # The kick-off counts as one message, hence max_turns + 1.
-    stop = FunctionalTermination(_is_final) | MaxMessageTermination(config.max_turns + 1)
+    stop = _answered(requests) | MaxMessageTermination(config.max_turns + 1)
     if config.max_idle is not None:
         stop = stop | _stall_condition(config.max_idle)
     return stop
@@ -235,7 +256,8 @@ async def run_episode(
         # The kick-off names the task for the record; the agents ignore it (it carries no turn).
         kickoff = TextMessage(content=task.instruction, source=TASK_SOURCE)
         opening = [kickoff, *prefix_messages(prefix)]
-        await _converse(_agents(task, clients, config), opening, _stop_condition(config), thread)
+        stop = _stop_condition(config, 1 + len(task.follow_ups))
+        await _converse(_agents(task, clients, config), opening, stop, thread)
     except Exception as exc:  # failures are data: recorded in the trajectory, never raised
         error = f"{type(exc).__name__}: {exc}"
         # The agent may have wrapped the budget's exception in its own, so ask the budget, not the type.

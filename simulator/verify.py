@@ -19,6 +19,14 @@ from datamodel.checks import CheckName, CheckResult
 from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory
+from simulator.verify_behaviours import (
+    check_asked_not_guessed,
+    check_error_handled,
+    check_follow_ups_answered,
+    check_refused_irrelevant,
+    check_right_twin,
+    final_answers,
+)
 from toolmock.validate import validate_arguments
 
 __all__ = [
@@ -33,6 +41,7 @@ __all__ = [
     "match_reference",
     "steps_in_order",
     "verify",
+    "whole_reference",
 ]
 
 Located = tuple[int, ToolCall]  # (turn index, call)
@@ -76,11 +85,13 @@ def check_function_exists(task: CompositionalTask, trajectory: Trajectory) -> Ch
 
 
 def check_arguments_valid(task: CompositionalTask, trajectory: Trajectory) -> CheckResult:
-    """Arguments fit the JSON Schema, and the tool accepted them (no error result).
+    """Arguments fit the JSON Schema, and the tool accepted them (no error result). A failure the task
+    plans (tool_error) is no fault of the call; error_handled judges what came after it.
 
     Calls of unknown functions are left to function_exists.
     """
     failures = []
+    planned = _faulty_function(task)
     for i, call in _located_calls(trajectory):
         spec = task.function(call.name)
         if spec is None:
@@ -90,7 +101,7 @@ def check_arguments_valid(task: CompositionalTask, trajectory: Trajectory) -> Ch
             failures.append(f"{_where(i, call)}: {reason}")
             continue
         result = trajectory.result_of(call.id)
-        if result is not None and result.error is not None:
+        if result is not None and result.error is not None and call.name != planned:
             failures.append(f"{_where(i, call)}: tool error: {result.error}")
     return _verdict(CheckName.ARGUMENTS_VALID, failures, "every call's arguments are valid and were accepted")
 
@@ -115,7 +126,30 @@ def _value(binding: LiteralArg | RefArg, values: dict[int, Any]) -> Any:
 
 def _refs(step: ReferenceStep, task: CompositionalTask) -> set[int]:
     bindings = [*step.arguments.values(), *step.operands]
-    return {b.step for b in bindings if isinstance(b, RefArg)} | set(task.subtasks[step.subtask].depends_on)
+    refs = {b.step for b in bindings if isinstance(b, RefArg)}
+    if step.subtask < len(task.subtasks):  # a follow-up's steps come after the task's sub-tasks
+        refs |= set(task.subtasks[step.subtask].depends_on)
+    return refs
+
+
+def _faulty_function(task: CompositionalTask) -> str | None:
+    """The function of the call the task plans to fail, if any."""
+    if task.fault is None or task.reference is None:
+        return None
+    return next((s.function for s in task.reference.steps if s.subtask == task.fault.step), None)
+
+
+def whole_reference(task: CompositionalTask) -> TaskReference | None:
+    """The task's reference with every follow-up's steps after its own: what the whole dialogue calls."""
+    if task.reference is None or not task.follow_ups:
+        return task.reference
+    steps = list(task.reference.steps) + [s for f in task.follow_ups for s in f.steps]
+    return task.reference.model_copy(update={"steps": steps})
+
+
+def _cannot_be_done(task: CompositionalTask) -> bool:
+    """A service that stays down: the steps after it cannot be done, and there is no answer to give."""
+    return task.fault is not None and task.fault.expected == "report"
 
 
 def _fits(call: ToolCall, expected: dict[str, Any]) -> bool:
@@ -124,11 +158,16 @@ def _fits(call: ToolCall, expected: dict[str, Any]) -> bool:
 
 
 def _match_call(
-    step: ReferenceStep, expected: dict[str, Any], calls: list[Located], after: int
+    step: ReferenceStep, expected: dict[str, Any], calls: list[Located], after: int, trajectory: Trajectory
 ) -> Located | None:
-    """The first fitting call made after its inputs were known; else the first fitting call at all."""
+    """The first fitting call made after its inputs were known that succeeded (a failed one may have
+    been retried); else the first fitting call after them; else the first fitting call at all."""
     fitting = [(i, c) for i, c in calls if c.name == step.function and _fits(c, expected)]
-    return next(((i, c) for i, c in fitting if i > after), fitting[0] if fitting else None)
+    timely = [(i, c) for i, c in fitting if i > after]
+    succeeded = [
+        (i, c) for i, c in timely if (r := trajectory.result_of(c.id)) is not None and r.error is None
+    ]
+    return next(iter(succeeded or timely or fitting), None)
 
 
 def _miss_reason(step: ReferenceStep, expected: dict[str, Any], calls: list[Located]) -> str:
@@ -153,7 +192,7 @@ def _match_function_step(
         match.missing[step.subtask] = f"needs the output of sub-task {lacking}, which never came"
         return
     after = max((match.available.get(d, -1) for d in _refs(step, task)), default=-1)
-    found = _match_call(step, expected, free, after)
+    found = _match_call(step, expected, free, after, trajectory)
     if found is None:
         match.missing[step.subtask] = _miss_reason(step, expected, free)
         return
@@ -191,8 +230,16 @@ def match_reference(
 def check_subtasks_covered(task: CompositionalTask, trajectory: Trajectory) -> CheckResult:
     """Every sub-task that needs a function has a matching call (with a reference: right function and
     arguments resolved from the actual results; without: its functions were called)."""
-    if task.reference is not None:
-        match = match_reference(task, task.reference, trajectory)
+    reference = whole_reference(task)
+    if _cannot_be_done(task):
+        return CheckResult(
+            name=CheckName.SUBTASKS_COVERED,
+            passed=True,
+            applicable=False,
+            reason="a needed service stays down: the sub-tasks cannot all be done",
+        )
+    if reference is not None:
+        match = match_reference(task, reference, trajectory)
         failures = [f"sub-task {s}: {why}" for s, why in sorted(match.missing.items())]
     else:
         called = {c.name for c in trajectory.calls}
@@ -270,8 +317,9 @@ def _order_without_reference(task: CompositionalTask, trajectory: Trajectory) ->
 def check_dependency_order(task: CompositionalTask, trajectory: Trajectory) -> CheckResult:
     """No call uses a value before the call that produces it: each call comes in a later turn than the
     calls whose outputs it consumes."""
-    if task.reference is not None:
-        failures = _order_with_reference(task, task.reference, trajectory)
+    reference = whole_reference(task)
+    if reference is not None:
+        failures = _order_with_reference(task, reference, trajectory)
     else:
         failures = _order_without_reference(task, trajectory)
     return _verdict(CheckName.DEPENDENCY_ORDER, failures, "every call comes after the outputs it uses")
@@ -290,15 +338,13 @@ def check_final_answer_present(task: CompositionalTask, trajectory: Trajectory) 
 
 
 def check_answer_correct(task: CompositionalTask, trajectory: Trajectory) -> CheckResult:
-    """With ground truth, the final answer states the expected answer; without, the layer does not apply."""
-    if task.reference is None:
-        return CheckResult(
-            name=CheckName.ANSWER_CORRECT,
-            passed=True,
-            applicable=False,
-            reason="no ground truth for this task",
-        )
-    expected, final = task.reference.answer_text, trajectory.final_answer
+    """With ground truth, the answer to the request (the first final answer: follow-ups have their own
+    layer) states the expected answer; without, or with nothing to answer, the layer does not apply."""
+    if task.reference is None or not task.reference.answer_text or _cannot_be_done(task):
+        why = "no ground truth for this task" if task.reference is None else "nothing to answer in this task"
+        return CheckResult(name=CheckName.ANSWER_CORRECT, passed=True, applicable=False, reason=why)
+    answers = final_answers(trajectory)
+    expected, final = task.reference.answer_text, answers[0] if answers else None
     if final is None:
         return CheckResult(name=CheckName.ANSWER_CORRECT, passed=False, reason="no final answer to judge")
     if answer_matches(final, expected):
@@ -317,6 +363,11 @@ _LAYERS: dict[CheckName, Callable[[CompositionalTask, Trajectory], CheckResult]]
     CheckName.DEPENDENCY_ORDER: check_dependency_order,
     CheckName.FINAL_ANSWER_PRESENT: check_final_answer_present,
     CheckName.ANSWER_CORRECT: check_answer_correct,
+    CheckName.ASKED_NOT_GUESSED: check_asked_not_guessed,
+    CheckName.FOLLOW_UPS_ANSWERED: check_follow_ups_answered,
+    CheckName.REFUSED_IRRELEVANT: check_refused_irrelevant,
+    CheckName.ERROR_HANDLED: check_error_handled,
+    CheckName.RIGHT_TWIN: check_right_twin,
 }
 
 

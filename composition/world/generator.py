@@ -20,8 +20,10 @@ from pydantic import ValidationError
 
 from composition.compose import compose_parallel_then_sequential, compose_sequential
 from composition.logic import LogicError
+from composition.world.behaviours import draw_behaviour, with_behaviour
 from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, answer_of, linearize
 from composition.world.questions import ask, atomic_question
+from datamodel.behaviours import BehaviourMix
 from datamodel.reference import TaskReference
 from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy
 
@@ -66,8 +68,11 @@ def generate_task(
     index: int,
     max_subtasks: int = 3,
     strategies: Sequence[Strategy] | None = None,
+    mix: BehaviourMix | None = None,
 ) -> CompositionalTask:
-    """The ``index``-th task of ``seed``: deterministic and independent of any other task."""
+    """The ``index``-th task of ``seed``: deterministic and independent of any other task. With `mix`, its
+    behaviour is drawn from its own seeded generator, so a plain draw is the task a run without a mix
+    makes."""
     if max_subtasks < 1:
         raise ValueError(f"max_subtasks must be at least 1, got {max_subtasks}")
     rng = random.Random(f"task:{world.world_seed}:{seed}:{index}")
@@ -76,7 +81,12 @@ def generate_task(
     for _ in range(_ATTEMPTS):
         try:
             root = _compose(world, strategy, max_subtasks, rng)
-            return _assemble(world, root, strategy, seed, rng)
+            task, steps = _assemble(world, root, strategy, seed, rng)
+            if mix is None:
+                return task
+            shaping = random.Random(f"behaviour:{world.world_seed}:{seed}:{index}")
+            behaviour, look_alike = draw_behaviour(mix, shaping)
+            return with_behaviour(world, task, steps, behaviour, look_alike, shaping)
         except (Reject, LogicError, ValidationError):
             continue
     raise RuntimeError(f"could not compose a {strategy.value} task for seed={seed} index={index}")
@@ -84,7 +94,7 @@ def generate_task(
 
 def _assemble(
     world: OfflineWorld, root: Node, strategy: Strategy, seed: int, rng: random.Random
-) -> CompositionalTask:
+) -> tuple[CompositionalTask, Steps]:
     steps = linearize(root)
     first = steps.nodes[0]
     assert isinstance(first, Call)
@@ -99,7 +109,7 @@ def _assemble(
     if any(isinstance(n.value, str) and n.value in literals for n in steps.nodes if not _labelled(n)):
         raise Reject("a chain leads back to one of its own inputs")
     needed = [n.fn.name for n in steps.nodes if isinstance(n, Call)]
-    return CompositionalTask(
+    task = CompositionalTask(
         instruction=atomic.instruction if strategy is Strategy.ATOMIC else ask(root, rng),
         strategy=strategy,
         scenario=atomic.scenario,
@@ -109,6 +119,7 @@ def _assemble(
         reference=TaskReference(steps=steps.reference, answer=value, answer_text=text),
         seed=seed,
     )
+    return task, steps
 
 
 def _labelled(node: Call | Logic) -> bool:

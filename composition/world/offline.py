@@ -13,6 +13,7 @@ from composition.world.generator import generate_task
 from composition.world.kb import KnowledgeBase
 from composition.world.phrasing import sample_literal
 from composition.world.types import Param, ToolExecutionError, WorldFunction
+from datamodel.behaviours import BehaviourMix
 from datamodel.tasks import CompositionalTask, FunctionSpec, Strategy
 
 __all__ = ["OfflineWorld"]
@@ -62,14 +63,24 @@ class OfflineWorld:
             raise ToolExecutionError(f"{name} could not run with {arguments!r}: {exc}") from exc
 
     def generate_task(
-        self, seed: int, index: int, max_subtasks: int = 3, strategies: Sequence[Strategy] | None = None
+        self,
+        seed: int,
+        index: int,
+        max_subtasks: int = 3,
+        strategies: Sequence[Strategy] | None = None,
+        mix: BehaviourMix | None = None,
     ) -> CompositionalTask:
-        """The ``index``-th task of ``seed`` (independent of how many others are generated)."""
-
-        return generate_task(self, seed, index, max_subtasks, strategies)
+        """The ``index``-th task of ``seed`` (independent of how many others are generated); `mix` draws its
+        behaviour (composition/world/behaviours.py), None keeps every task plain."""
+        return generate_task(self, seed, index, max_subtasks, strategies, mix)
 
     def generate_tasks(
-        self, n: int, seed: int, max_subtasks: int = 3, strategies: Sequence[Strategy] | None = None
+        self,
+        n: int,
+        seed: int,
+        max_subtasks: int = 3,
+        strategies: Sequence[Strategy] | None = None,
+        mix: BehaviourMix | None = None,
     ) -> list[CompositionalTask]:
         """Tasks 0..n-1 of ``seed``; the first k are the same whatever n is."""
-        return [self.generate_task(seed, i, max_subtasks, strategies) for i in range(n)]
+        return [self.generate_task(seed, i, max_subtasks, strategies, mix) for i in range(n)]

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from datamodel.checks import CheckName
 from datamodel.run_config import GenerateConfig
 from db import store
 from db.models import Check, Conversation, Message, Run
@@ -59,10 +60,9 @@ def test_fork_stores_only_its_own_turns_and_loads_in_full(sessions: sessionmaker
         assert all(len(c.tool_calls) <= 1 for c in fork.trajectory.turns if c.role == "assistant")
         assert fork.status == "accepted" and fork.forked_from_id == parent_id and fork.fork_turn == 1
         assert all(fork.trajectory.result_of(c.id) is not None for c in fork.trajectory.calls)
-        assert (
-            session.scalar(select(func.count()).select_from(Check).where(Check.conversation_id == fork.id))
-            == 7
-        )
+        assert session.scalar(
+            select(func.count()).select_from(Check).where(Check.conversation_id == fork.id)
+        ) == len(CheckName)
         run = session.get_one(Run, outcome.run_id)
         assert run.kind == "fork" and run.status == "finished"
         assert run.config["parent_conversation"] == parent_id and run.config["fork_turn"] == 1

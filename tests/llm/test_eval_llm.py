@@ -30,10 +30,10 @@ def evaluate(db: Path, server: OpenAIServer, *extra: str) -> str:
 
 @pytest.mark.parametrize("call_format", ["button", "native"])
 def test_an_endpoint_model_is_evaluated_in_either_call_format(
-    tmp_path: Path, llm_server: OpenAIServer, call_format: str
+    tmp_path: Path, plain_server: OpenAIServer, call_format: str
 ) -> None:
     db = tmp_path / "eval.db"
-    evaluate(db, llm_server, "--call-format", call_format, "--no-cache")
+    evaluate(db, plain_server, "--call-format", call_format, "--no-cache")
     with sqlite3.connect(db) as con:
         rows = list(
             con.execute("SELECT success, progress, format_errors, valid_calls = n_calls FROM eval_results")
@@ -41,13 +41,13 @@ def test_an_endpoint_model_is_evaluated_in_either_call_format(
         assert rows == [(1, 1.0, 0, 1)] * 4
         (call_format_stored,) = con.execute("SELECT call_format FROM eval_runs").fetchone()
         assert call_format_stored == call_format
-    tools_sent = [bool(r.get("tools")) for r in llm_server.requests]
+    tools_sent = [bool(r.get("tools")) for r in plain_server.requests]
     assert any(tools_sent) == (call_format == "native")
 
 
-def test_a_second_evaluation_costs_no_request(tmp_path: Path, llm_server: OpenAIServer) -> None:
+def test_a_second_evaluation_costs_no_request(tmp_path: Path, plain_server: OpenAIServer) -> None:
     cache = ["--cache-dir", str(tmp_path / "cache")]
-    evaluate(tmp_path / "a.db", llm_server, *cache)
-    first = len(llm_server.requests)
-    evaluate(tmp_path / "b.db", llm_server, *cache)
-    assert first > 0 and len(llm_server.requests) == first
+    evaluate(tmp_path / "a.db", plain_server, *cache)
+    first = len(plain_server.requests)
+    evaluate(tmp_path / "b.db", plain_server, *cache)
+    assert first > 0 and len(plain_server.requests) == first

@@ -25,8 +25,10 @@ from autogen_core.models import (
 from openai_server import Reply
 
 from composition.world.offline import OfflineWorld
+from datamodel.behaviours import BehaviourMix
 from datamodel.tasks import CompositionalTask
-from roles.offline import OfflineAssistantClient, OfflineToolClient, OfflineUserClient
+from roles.offline import OfflineToolClient, OfflineUserClient
+from roles.offline_assistant import OfflineAssistantClient
 from roles.scripted import ScriptedReply
 
 __all__ = ["WorldPolicy", "to_autogen"]
@@ -116,9 +118,15 @@ class WorldPolicy:
         self._parallel = parallel
 
     @classmethod
-    def for_tasks(cls, n: int, seed: int, world_seed: int = 0, max_subtasks: int = 3) -> WorldPolicy:
+    def for_tasks(
+        cls, n: int, seed: int, world_seed: int = 0, max_subtasks: int = 3, mix: BehaviourMix | None = None
+    ) -> WorldPolicy:
+        """The tasks a `button generate` of the same settings makes (its default mix unless given)."""
         world = OfflineWorld(world_seed=world_seed)
-        return cls([world.generate_task(seed, i, max_subtasks=max_subtasks) for i in range(n)], world)
+        mix = mix if mix is not None else BehaviourMix()
+        return cls(
+            [world.generate_task(seed, i, max_subtasks=max_subtasks, mix=mix) for i in range(n)], world
+        )
 
     def _task(self, text: str) -> CompositionalTask:
         if text in self._tasks:

@@ -15,7 +15,8 @@ from autogen_core.models import (
     UserMessage,
 )
 
-from roles.offline import CLARIFICATION_REPLY, OfflineAssistantClient, OfflineUserClient
+from roles.offline import CLARIFICATION_REPLY, OfflineUserClient
+from roles.offline_assistant import OfflineAssistantClient
 from roles.scripted import ScriptedReply
 
 START: list[LLMMessage] = [SystemMessage(content="system"), UserMessage(content="request", source="u")]

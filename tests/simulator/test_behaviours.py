@@ -1,0 +1,180 @@
+"""Behaviours beyond one answerable request, end to end without a database: the world gives them, the
+offline roles play them, and each verification layer accepts the right move and rejects the wrong one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from composition.world.offline import OfflineWorld
+from datamodel.behaviours import Behaviour, BehaviourMix
+from datamodel.checks import CheckName, CheckResult
+from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory, UserTurn
+from simulator.build import offline_clients
+from simulator.episode import EpisodeConfig, run_episode
+from simulator.verify import verify
+
+MIX = BehaviourMix()
+
+
+@pytest.fixture(scope="module")
+def world() -> OfflineWorld:
+    return OfflineWorld(world_seed=0)
+
+
+@pytest.fixture(scope="module")
+def tasks(world: OfflineWorld) -> list[CompositionalTask]:
+    return world.generate_tasks(400, seed=5, mix=MIX)
+
+
+def _run(world: OfflineWorld, task: CompositionalTask, parallel: bool = True) -> Trajectory:
+    clients = offline_clients(task, world, parallel=parallel)
+    return asyncio.run(run_episode(task, clients, EpisodeConfig(parallel=parallel)))
+
+
+def _check(task: CompositionalTask, trajectory: Trajectory, name: CheckName) -> CheckResult:
+    return next(c for c in verify(task, trajectory) if c.name == name)
+
+
+def _first(tasks: list[CompositionalTask], behaviour: Behaviour, **where: str) -> CompositionalTask:
+    for task in tasks:
+        if task.behaviour is behaviour and all(getattr(task.fault, k) == v for k, v in where.items()):
+            return task
+    raise AssertionError(f"no {behaviour} task {where}")
+
+
+def test_the_mix_is_drawn_per_task_and_none_keeps_every_task_plain(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    counts = Counter(t.behaviour for t in tasks)
+    assert set(counts) == set(Behaviour)
+    assert (
+        0.5 < counts[Behaviour.PLAIN] / len(tasks) < 0.8
+    )  # 60% asked; tasks that cannot take one stay plain
+    assert any(t.look_alikes for t in tasks)
+    assert world.generate_tasks(30, seed=5) == world.generate_tasks(
+        30, seed=5, mix=BehaviourMix(clarify=0, follow_up=0, irrelevant=0, tool_error=0, look_alike=0)
+    )
+    assert world.generate_tasks(30, seed=5, mix=MIX) == tasks[:30]  # reproducible
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_the_offline_roles_pass_every_layer_of_every_behaviour(
+    world: OfflineWorld, tasks: list[CompositionalTask], parallel: bool
+) -> None:
+    for task in tasks:
+        trajectory = _run(world, task, parallel)
+        failed = [c for c in verify(task, trajectory) if c.applicable and not c.passed]
+        assert not failed, (task.behaviour, task.instruction, failed)
+
+
+def test_clarify_asks_for_the_left_out_value_and_rejects_an_invented_one(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    task = _first(tasks, Behaviour.CLARIFY)
+    assert task.withheld is not None and task.withheld.text not in task.instruction
+    trajectory = _run(world, task)
+    user = [t for t in trajectory.turns if isinstance(t, UserTurn)]
+    assert len(user) == 2 and task.withheld.text in user[1].content
+    question = trajectory.turns[1]
+    assert isinstance(question, AssistantTurn) and not question.tool_calls and question.content.endswith("?")
+    assert _check(task, trajectory, CheckName.ASKED_NOT_GUESSED).passed
+    # the same calls without asking: the value is invented, and the layer says so
+    calls = [t for t in trajectory.turns[3:]]
+    guessed = Trajectory(
+        turns=[trajectory.turns[0], *calls], termination=trajectory.termination, parallel=True
+    )
+    result = _check(task, guessed, CheckName.ASKED_NOT_GUESSED)
+    assert not result.passed and task.withheld.text in result.reason
+
+
+def test_follow_ups_are_answered_in_turn_reusing_earlier_results(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    task = next(t for t in tasks if len(t.follow_ups) == 2)
+    trajectory = _run(world, task)
+    asked = [t.content for t in trajectory.turns if isinstance(t, UserTurn)]
+    assert asked == [task.instruction, *(f.instruction for f in task.follow_ups)]
+    answers = [t.final_answer for t in trajectory.turns if isinstance(t, AssistantTurn) and t.final_answer]
+    assert len(answers) == 3 and _check(task, trajectory, CheckName.FOLLOW_UPS_ANSWERED).passed
+    # a repeated call, where an earlier result could be reused, is rejected
+    first_call = next(t for t in trajectory.turns if isinstance(t, AssistantTurn) and t.tool_calls)
+    again = first_call.model_copy(
+        update={"tool_calls": [c.model_copy(update={"id": "again"}) for c in first_call.tool_calls]}
+    )
+    repeated = trajectory.model_copy(update={"turns": [*trajectory.turns[:-1], again, trajectory.turns[-1]]})
+    assert not _check(task, repeated, CheckName.FOLLOW_UPS_ANSWERED).passed
+
+
+def test_an_irrelevant_request_is_refused_without_calls(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    task = _first(tasks, Behaviour.IRRELEVANT)
+    trajectory = _run(world, task)
+    assert not trajectory.calls and trajectory.final_answer is not None
+    assert _check(task, trajectory, CheckName.REFUSED_IRRELEVANT).passed
+    assert not _check(task, trajectory, CheckName.ANSWER_CORRECT).applicable
+    offered = task.functions[0].name
+    tried = trajectory.model_copy(
+        update={
+            "turns": [
+                trajectory.turns[0],
+                AssistantTurn(tool_calls=[ToolCall(id="x", name=offered, arguments={})]),
+            ]
+        }
+    )
+    assert not _check(task, tried, CheckName.REFUSED_IRRELEVANT).passed
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"), [("transient", "retry"), ("typo", "correct"), ("unavailable", "report")]
+)
+def test_each_kind_of_tool_error_gets_the_move_it_calls_for(
+    world: OfflineWorld, tasks: list[CompositionalTask], kind: str, expected: str
+) -> None:
+    task = _first(tasks, Behaviour.TOOL_ERROR, kind=kind)
+    trajectory = _run(world, task)
+    errors = [r for t in trajectory.turns if t.role == "tool" for r in t.results if r.error]
+    assert errors and task.fault is not None and errors[0].error == task.fault.message
+    handled = _check(task, trajectory, CheckName.ERROR_HANDLED)
+    assert handled.passed and f"expected: {expected}" in handled.reason
+    if kind == "typo":
+        assert task.fault.typo is not None and task.fault.typo in task.instruction
+    if kind == "unavailable":
+        assert not _check(task, trajectory, CheckName.ANSWER_CORRECT).applicable
+        assert trajectory.final_answer is not None and task.fault.message in trajectory.final_answer
+    # giving up right after the error is not what any kind calls for, except reporting a service down
+    cut = next(
+        i for i, t in enumerate(trajectory.turns) if t.role == "tool" and any(r.error for r in t.results)
+    )
+    stopped = trajectory.model_copy(
+        update={"turns": [*trajectory.turns[: cut + 1], AssistantTurn(final_answer="Sorry, that failed.")]}
+    )
+    assert _check(task, stopped, CheckName.ERROR_HANDLED).passed is (expected == "report")
+
+
+def test_a_call_to_a_look_alike_is_rejected(world: OfflineWorld, tasks: list[CompositionalTask]) -> None:
+    task = next(t for t in tasks if t.look_alikes and t.behaviour is Behaviour.PLAIN)
+    trajectory = _run(world, task)
+    assert set(task.look_alikes) <= {f.name for f in task.functions}
+    assert _check(task, trajectory, CheckName.RIGHT_TWIN).passed
+    twin = AssistantTurn(tool_calls=[ToolCall(id="t", name=task.look_alikes[0], arguments={})])
+    wrong = trajectory.model_copy(update={"turns": [trajectory.turns[0], twin, *trajectory.turns[1:]]})
+    result = _check(task, wrong, CheckName.RIGHT_TWIN)
+    assert not result.passed and task.look_alikes[0] in result.reason
+
+
+def test_layers_of_other_behaviours_do_not_apply(world: OfflineWorld, tasks: list[CompositionalTask]) -> None:
+    task = next(t for t in tasks if t.behaviour is Behaviour.PLAIN and not t.look_alikes)
+    behaviours = {
+        CheckName.ASKED_NOT_GUESSED,
+        CheckName.FOLLOW_UPS_ANSWERED,
+        CheckName.REFUSED_IRRELEVANT,
+        CheckName.ERROR_HANDLED,
+        CheckName.RIGHT_TWIN,
+    }
+    checks = verify(task, _run(world, task))
+    assert all(not c.applicable for c in checks if c.name in behaviours)
