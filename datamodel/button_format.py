@@ -16,6 +16,7 @@ from typing import Any
 from datamodel.trajectory import AssistantTurn, ToolTurn
 
 __all__ = [
+    "JSON_SEPARATORS",
     "ParsedAssistant",
     "ParsedCall",
     "called_names",
@@ -27,6 +28,7 @@ __all__ = [
     "render_tool_results",
 ]
 
+JSON_SEPARATORS = (",", ":")  # JSON as models read and write it: no spaces, fewer tokens
 _BLOCK = re.compile(r"<(call|final)>(.*?)</\1>", re.DOTALL)
 _OPEN = re.compile(r"<(call|final)>")
 
@@ -125,7 +127,7 @@ def called_names(text: str) -> list[str]:
 def render_call_block(calls: list[tuple[str, dict[str, Any]]]) -> str:
     """The `<call>` block of (name, arguments) pairs."""
     items = [{"name": name, "arguments": arguments} for name, arguments in calls]
-    return f"<call>{json.dumps(items, ensure_ascii=False)}</call>"
+    return f"<call>{json.dumps(items, ensure_ascii=False, separators=JSON_SEPARATORS)}</call>"
 
 
 def render_final_block(answer: str) -> str:
@@ -153,4 +155,4 @@ def render_tool_results(turn: ToolTurn) -> str:
         }
         for r in turn.results
     ]
-    return json.dumps(items, ensure_ascii=False)
+    return json.dumps(items, ensure_ascii=False, separators=JSON_SEPARATORS)

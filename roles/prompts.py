@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from datamodel.button_format import JSON_SEPARATORS
 from datamodel.tasks import FunctionSpec, SubTask
 
 __all__ = [
@@ -26,55 +27,59 @@ __all__ = [
     "user_system_prompt",
 ]
 
-PARALLEL_ON = (
-    "You may put several independent calls in one <call> list; they run together and you get all results "
-    "at once."
-)
-PARALLEL_OFF = "Put exactly one call in each <call> list; wait for its result before making the next call."
+PARALLEL_ON = "You may put several independent calls in one <call> list; all results come back together."
+PARALLEL_OFF = "Put exactly one call in each <call> list and wait for its result before the next."
 
 USER_OPENING_CUE = "The assistant is ready. Write your request."
 
-_ASSISTANT_RULES = """\
-You are a capable assistant who solves the user's request by calling the functions listed below.
+# What a reply may do when the request is not a plain lookup: ask, refuse, recover. Shared wording.
+_SITUATIONS = """\
+- If a needed detail is missing, ask for it; never invent it. If no function fits, say so in
+  <final> and call nothing. If a call fails, retry a temporary error, fix a value the error points
+  out, or tell the user."""
 
-Functions you can call, one JSON object per line (`responses`: the fields a result has):
+_ASSISTANT_RULES = (
+    """\
+You are a capable assistant. Solve the user's request with these functions (one per line;
+`responses` lists the fields a result has):
 <tool>
 {tools}
 </tool>
 
-How to reply:
-- Begin with a short note: your plan on the first turn; afterwards what the new results say and what
-  comes next. Work out any arithmetic, count or comparison in the note, step by step, before using it.
-- To call functions, end the reply with <call>[{{"name": "function_name", "arguments": {{...}}}}]</call>.
-  Use only the functions listed above, with arguments that fit their parameters.
-- Results come back in a tool message as a JSON list of {{"name", "arguments", "results"}}.
-- When you have everything you need, end the reply with <final>your answer to the user</final>, a full
-  sentence in the terms of the request.
-- If something essential is missing, ask the user in plain text, without a block; never invent a value.
-- If none of the functions can do what is asked, say so in a <final> reply and call nothing.
-- If a call fails, retry a temporary error, correct a value the error points out, or tell the user.
-{parallel}"""
+Rules:
+- Start each reply with a short note: first your plan; later what the new results say and what comes
+  next. Work out any arithmetic, count or comparison there, step by step.
+- To call functions, end with <call>[{{"name":"function_name","arguments":{{...}}}}]</call>, using only
+  the functions above. Results come back as a JSON list of {{"name","arguments","results"}}.
+- To answer, end with <final>a full sentence that answers the request</final>.
+"""
+    + _SITUATIONS
+    + "\n{parallel}"
+)
 
 
 def button_system_prompt(functions: Sequence[FunctionSpec], parallel: bool) -> str:
     """The BUTTON-style assistant system prompt: tools inside <tool>, call/final format, parallel switch."""
-    tools = "\n".join(json.dumps(f.assistant_listing(), ensure_ascii=False) for f in functions)
+    tools = "\n".join(
+        json.dumps(f.assistant_listing(), ensure_ascii=False, separators=JSON_SEPARATORS) for f in functions
+    )
     return _ASSISTANT_RULES.format(tools=tools, parallel=PARALLEL_ON if parallel else PARALLEL_OFF)
 
 
-_NATIVE_RULES = """\
-You are a capable assistant who solves the user's request by calling the functions you are given
-through the function-calling interface.
+_NATIVE_RULES = (
+    """\
+You are a capable assistant. Solve the user's request with the functions you are given through the
+function-calling interface.
 
-How to reply:
-- Begin with a short note: your plan on the first turn; afterwards what the new results say and what
-  comes next. Work out any arithmetic, count or comparison in the note, step by step, before using it.
-- Then call functions, with arguments that fit their parameters. Use only the functions you are given.
-- When you have everything you need, reply with <final>your answer to the user</final>.
-- If something essential is missing, ask the user in plain text; never invent a value.
-- If none of the functions can do what is asked, say so in a <final> reply and call nothing.
-- If a call fails, retry a temporary error, correct a value the error points out, or tell the user.
-{parallel}"""
+Rules:
+- Start each reply with a short note: first your plan; later what the new results say and what comes
+  next. Work out any arithmetic, count or comparison there, step by step.
+- Then call functions, using only the ones you are given.
+- To answer, reply with <final>a full sentence that answers the request</final>.
+"""
+    + _SITUATIONS
+    + "\n{parallel}"
+)
 
 _NATIVE_PARALLEL_ON = "You may make several independent calls at once; you get all results together."
 _NATIVE_PARALLEL_OFF = "Make exactly one call at a time; wait for its result before making the next."

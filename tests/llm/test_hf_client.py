@@ -52,7 +52,7 @@ def test_native_calls_are_written_back_as_button_text() -> None:
     call = FunctionCall(id="c", name="f", arguments='{"a": 1}')
     chat = to_chat([AssistantMessage(content=[call], thought="Plan.", source="a")])
     assert chat == [
-        {"role": "assistant", "content": 'Plan.\n<call>[{"name": "f", "arguments": {"a": 1}}]</call>'}
+        {"role": "assistant", "content": 'Plan.\n<call>[{"name":"f","arguments":{"a":1}}]</call>'}
     ]
 
 

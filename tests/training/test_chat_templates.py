@@ -104,7 +104,11 @@ def _calls_in_order(rendered: str, exchanges: list[ParsedExchange]) -> bool:
     position = 0
     for call in (c for e in exchanges for c in e.calls):
         named = rendered.find(call.name, position)
-        found = rendered.find(json.dumps(call.arguments, ensure_ascii=False), named) if named >= 0 else -1
+        found = -1
+        for separators in ((",", ":"), (", ", ": ")):  # BUTTON text is compact; templates use their own
+            arguments = json.dumps(call.arguments, ensure_ascii=False, separators=separators)
+            found = rendered.find(arguments, named) if named >= 0 and found < 0 else found
+        found = found if named >= 0 else -1
         if found < 0:
             return False
         position = found
