@@ -59,17 +59,6 @@ class GenerateCommand(GenerateConfig):
         return GenerateConfig.model_validate(self.model_dump(exclude={"db", "resume", "config"}))
 
 
-def read_command(args: list[str]) -> GenerateCommand:
-    """The command's settings: defaults, then the `--config` file, then the flags given."""
-    command = parse_command(GenerateCommand, args, prog="button generate", shortcuts=SHORTCUTS)
-    if command.config is None:
-        return command
-    from_file = load_config_file(command.config, GenerateConfig)
-    return parse_command(
-        GenerateCommand, args, prog="button generate", shortcuts=SHORTCUTS, file_settings=from_file
-    )
-
-
 def read_generate(args: list[str]) -> GenerateCommand:
     """`button generate`'s settings: defaults, then the `--config` file, then the flags given."""
     command = parse_command(GenerateCommand, args, prog="button generate", shortcuts=SHORTCUTS)
