@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings, CliApp, CliSettingsSource
+from pydantic_settings import BaseSettings, CliSettingsSource
 
 __all__ = ["ConfigFileError", "describe_validation_error", "load_config_file", "parse_command"]
 
@@ -85,10 +85,12 @@ def parse_command(
     Raises pydantic's ValidationError for a bad value and pydantic-settings' SettingsError for arguments
     argparse refuses; `--help` prints the help and exits.
     """
-    # CliSettingsSource is typed for BaseSettings, and documented for any model: a plain BaseModel keeps
-    # pydantic-settings from reading environment variables into a run's settings.
+    # Only the command line is read (CliSettingsSource alone, not CliApp, whose settings class would also
+    # read environment variables: a stray `seed` in a shell must not change a dataset). It is typed for
+    # BaseSettings and parses any model's fields; the model validates what it parsed.
     source: CliSettingsSource[Any] = CliSettingsSource(
         cast(type[BaseSettings], model),
+        cli_parse_args=_normalized(model, args),
         cli_prog_name=prog,
         cli_kebab_case=True,
         cli_implicit_flags=True,
@@ -97,8 +99,19 @@ def parse_command(
         cli_exit_on_error=False,
         cli_shortcuts=dict(shortcuts or {}),
     )
-    arguments = _normalized(model, args)
-    return CliApp.run(model, cli_args=arguments, cli_settings_source=source, **dict(file_settings or {}))
+    given = source()
+    return model.model_validate(_laid_over(dict(file_settings or {}), given))
+
+
+def _laid_over(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """`top` laid over `base`, nested settings merged key by key (a flag changes one key of a section)."""
+    merged = dict(base)
+    for key, value in top.items():
+        below = merged.get(key)
+        merged[key] = (
+            _laid_over(below, value) if isinstance(below, dict) and isinstance(value, Mapping) else value
+        )
+    return merged
 
 
 def _normalized(model: type[BaseModel], args: Sequence[str]) -> list[str]:

@@ -93,10 +93,11 @@ def test_call_format_alias_and_flag() -> None:
 
 
 def test_environment_variables_never_set_a_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEED", "9")
-    monkeypatch.setenv("N", "3")
-    config = read_command([]).run_config()
-    assert (config.seed, config.n) == (0, 600)
+    for name, value in (("SEED", "9"), ("seed", "9"), ("n", "3"), ("max_turns", "5"), ("db", "sqlite:///x")):
+        monkeypatch.setenv(name, value)
+    command = read_command([])
+    config = command.run_config()
+    assert (config.seed, config.n, config.max_turns, command.db) == (0, 600, 24, "sqlite:///button.db")
 
 
 @pytest.mark.parametrize(
