@@ -239,6 +239,12 @@ class CompositionalTask(BaseModel):
             longest[sub.index] = 1 + max((longest[d] for d in sub.depends_on), default=0)
         return max(longest.values())
 
+    def faulty_function(self) -> str | None:
+        """The function whose call the task plans to fail (tool_error), if any."""
+        if self.fault is None or self.reference is None:
+            return None
+        return next((s.function for s in self.reference.steps if s.subtask == self.fault.step), None)
+
     def function(self, name: str) -> FunctionSpec | None:
         """The offered function of that name, if any."""
         return next((f for f in self.functions if f.name == name), None)

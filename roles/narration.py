@@ -191,7 +191,7 @@ _REPORTS = (
 )
 _REFUSALS = (
     "I can't help with that: none of the functions I have ({names}) can answer it.",
-    "Sorry, that is outside what my tools can do; I only have {names}.",
+    "Sorry, I can't do that: it is outside what my tools cover ({names}).",
     "None of the functions available to me ({names}) covers that request, so I can't look it up.",
     "I don't have a function for that. The ones I can use are {names}, and none of them fits.",
     "That request can't be answered with the functions I have ({names}).",

@@ -193,8 +193,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         step = next((s for s in reference.steps if s.subtask == step_index), None)
         fault = self._task.fault
         error = progress.failures[step_index][-1]
-        planned = next((s.function for s in reference.steps if fault and s.subtask == fault.step), None)
-        if step is None or fault is None or step.function != planned:
+        if step is None or fault is None or step.function != self._task.faulty_function():
             return f"A call failed ({error}).\n{_GIVE_UP}"
         values = _resolve(reference.steps, progress.outputs)
         notes = [narrator.note(s, values, rng) for s in reference.steps if s.subtask in progress.latest]
@@ -231,7 +230,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         withheld = self._task.withheld
         if withheld is None or withheld.text in progress.said:
             return False
-        return any(s.subtask == withheld.step for s in ready)
+        # Before any call, or before the call that needs it: a plan would have to name the value.
+        return not progress.issued or any(s.subtask == withheld.step for s in ready)
 
     def _is_ready(self, step: ReferenceStep, values: dict[int, Any], issued: set[int]) -> bool:
         if step.function is None or step.subtask in issued or step.subtask in values:

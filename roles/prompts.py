@@ -154,7 +154,7 @@ def user_system_prompt(instruction: str, detail: str | None = None, follow_ups: 
             "After the assistant answers, ask these next, one per message, each after the answer to the "
             f"one before, in your own words:\n{listed}"
         )
-    else:
+    if detail is None:
         parts.append("Every detail the assistant needs is in the request.")
     parts.append("Write only your message, nothing else.")
     return "\n\n".join(parts)

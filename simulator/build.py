@@ -34,10 +34,7 @@ def _scripted(
         return OfflineUserClient(task), "offline-user"
     if role == "assistant":
         return OfflineAssistantClient(task, parallel=parallel, policy=policy), f"offline-assistant-{policy}"
-    fault, faulty = task.fault, None
-    if fault is not None and task.reference is not None:
-        faulty = next((s.function for s in task.reference.steps if s.subtask == fault.step), None)
-    return OfflineToolClient(executor, fault=fault, faulty=faulty), "offline-tool"
+    return OfflineToolClient(executor, fault=task.fault, faulty=task.faulty_function()), "offline-tool"
 
 
 def offline_clients(

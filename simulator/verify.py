@@ -91,7 +91,7 @@ def check_arguments_valid(task: CompositionalTask, trajectory: Trajectory) -> Ch
     Calls of unknown functions are left to function_exists.
     """
     failures = []
-    planned = _faulty_function(task)
+    planned = task.faulty_function()
     for i, call in _located_calls(trajectory):
         spec = task.function(call.name)
         if spec is None:
@@ -130,13 +130,6 @@ def _refs(step: ReferenceStep, task: CompositionalTask) -> set[int]:
     if step.subtask < len(task.subtasks):  # a follow-up's steps come after the task's sub-tasks
         refs |= set(task.subtasks[step.subtask].depends_on)
     return refs
-
-
-def _faulty_function(task: CompositionalTask) -> str | None:
-    """The function of the call the task plans to fail, if any."""
-    if task.fault is None or task.reference is None:
-        return None
-    return next((s.function for s in task.reference.steps if s.subtask == task.fault.step), None)
 
 
 def whole_reference(task: CompositionalTask) -> TaskReference | None:

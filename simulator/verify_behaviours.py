@@ -15,6 +15,7 @@ each applicable only to the tasks that carry its behaviour (datamodel/behaviours
 from __future__ import annotations
 
 import json
+import re
 
 from composition.logic import answer_matches
 from datamodel.behaviours import Behaviour
@@ -31,6 +32,14 @@ __all__ = [
     "check_right_twin",
     "final_answers",
 ]
+
+
+# What a reply that declines says ("I can't", "none of the functions", "is not available", ...).
+_DECLINES = re.compile(
+    r"\b(can't|cannot|can not|couldn't|could not|unable|not able|wasn't able|don't have|do not have|"
+    r"none of|no function|not available|isn't available|unavailable)\b",
+    re.IGNORECASE,
+)
 
 
 def _not_here(name: CheckName, what: str) -> CheckResult:
@@ -57,18 +66,18 @@ def _calls(trajectory: Trajectory) -> list[tuple[int, ToolCall]]:
 def check_asked_not_guessed(task: CompositionalTask, trajectory: Trajectory) -> CheckResult:
     """Clarify: the left-out value is used only after the user gave it, and the assistant asked for it."""
     name, withheld = CheckName.ASKED_NOT_GUESSED, task.withheld
-    if task.behaviour is not Behaviour.CLARIFY or withheld is None:
+    if task.behaviour is not Behaviour.CLARIFY or withheld is None or task.reference is None:
         return _not_here(name, "left-out value")
     given = next(
         (i for i, t in enumerate(trajectory.turns) if isinstance(t, UserTurn) and withheld.text in t.content),
         len(trajectory.turns),
     )
+    needing = next((st.function for st in task.reference.steps if st.subtask == withheld.step), None)
+    for i, turn in enumerate(trajectory.turns[:given]):
+        if isinstance(turn, AssistantTurn) and withheld.text in turn.content + (turn.final_answer or ""):
+            return _result(name, f"turn {i} names {withheld.text!r} before the user gave it", "")
     for i, call in _calls(trajectory):
-        if i < given and withheld.text in json.dumps(call.arguments, ensure_ascii=False):
-            return _result(
-                name, f"turn {i} call {call.name} uses {withheld.text!r} before the user gave it", ""
-            )
-        if i < given and call.arguments.get(withheld.argument) not in (None, ""):
+        if i < given and call.name == needing and call.arguments.get(withheld.argument) not in (None, ""):
             guessed = call.arguments[withheld.argument]
             return _result(name, f"turn {i} call {call.name} invents the {withheld.noun} {guessed!r}", "")
     asked = any(
@@ -92,14 +101,20 @@ def check_follow_ups_answered(task: CompositionalTask, trajectory: Trajectory) -
         if not answer_matches(answers[k], follow_up.answer_text):
             why = f"the answer to follow-up {k + 1}, {answers[k]!r}, does not state {follow_up.answer_text!r}"
             return _result(name, why, "")
-    seen: set[str] = set()
+    answered_at = [
+        i for i, t in enumerate(trajectory.turns) if isinstance(t, AssistantTurn) and t.final_answer
+    ]
+    earlier: set[str] = set()  # successful calls of the first request, whose results a follow-up reuses
     for i, call in _calls(trajectory):
-        result = trajectory.result_of(call.id)
+        request = sum(1 for turn in answered_at if turn < i)
         key = json.dumps([call.name, call.arguments], sort_keys=True)
-        if key in seen:
-            return _result(name, f"turn {i} calls {call.name} again with the same arguments", "")
+        if request > 0 and key in earlier:
+            return _result(
+                name, f"turn {i} calls {call.name} again instead of reusing its earlier result", ""
+            )
+        result = trajectory.result_of(call.id)
         if result is not None and result.error is None:
-            seen.add(key)
+            earlier.add(key)
     return _result(name, None, f"all {len(task.follow_ups)} follow-up(s) answered, earlier results reused")
 
 
@@ -112,20 +127,17 @@ def check_refused_irrelevant(task: CompositionalTask, trajectory: Trajectory) ->
     if calls:
         i, call = calls[0]
         return _result(name, f"turn {i} calls {call.name}, but no offered function can do what is asked", "")
-    if not final_answers(trajectory):
+    answers = final_answers(trajectory)
+    if not answers:
         return _result(name, "the assistant never told the user it cannot help", "")
+    if not _DECLINES.search(answers[-1]):
+        return _result(name, f"the final reply {answers[-1]!r} does not say that no function fits", "")
     return _result(name, None, "called nothing and said no function fits")
-
-
-def _faulty(task: CompositionalTask) -> str | None:
-    if task.fault is None or task.reference is None:
-        return None
-    return next((s.function for s in task.reference.steps if s.subtask == task.fault.step), None)
 
 
 def check_error_handled(task: CompositionalTask, trajectory: Trajectory) -> CheckResult:
     """Tool error: after the planned failure, the expected move: retry, correct the value, or report."""
-    name, fault, function = CheckName.ERROR_HANDLED, task.fault, _faulty(task)
+    name, fault, function = CheckName.ERROR_HANDLED, task.fault, task.faulty_function()
     if task.behaviour is not Behaviour.TOOL_ERROR or fault is None or function is None:
         return _not_here(name, "failing call")
     attempts = [(i, c) for i, c in _calls(trajectory) if c.name == function]
@@ -133,14 +145,16 @@ def check_error_handled(task: CompositionalTask, trajectory: Trajectory) -> Chec
     failed = next((k for k, r in enumerate(results) if r is not None and r.error is not None), None)
     expected = f"expected: {fault.expected}"
     if failed is None:
-        return _result(name, None, f"the planned failure did not happen ({expected})")
+        why = f"the planned failure did not happen ({expected})"
+        return CheckResult(name=name, passed=True, applicable=False, reason=why)
     later = list(zip(attempts[failed + 1 :], results[failed + 1 :], strict=True))
     if fault.expected == "report":
         if any(r is not None and r.error is None for _, r in later):
             return _result(
                 name, f"a call to {function} succeeded against a service that is down ({expected})", ""
             )
-        if len(attempts) > 3 or not final_answers(trajectory):
+        answers = final_answers(trajectory)
+        if len(attempts) > 3 or not answers or not _DECLINES.search(answers[-1]):
             return _result(name, f"the user was not told that {function} is unavailable ({expected})", "")
         return _result(name, None, f"told the user {function} is unavailable ({expected})")
     first = attempts[failed][1]

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from composition.compose import compose_sequential
-from composition.logic import render_value
-from composition.world.expr import Call, Literal, Logic, Node, Steps, phrase
+from composition.logic import LogicError, render_value
+from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, phrase
 from composition.world.phrasing import capitalize, noun_of, value_format, wrappers_for
 from composition.world.questions import atomic_question
 from composition.world.types import feeds
@@ -57,6 +57,10 @@ _DOWN = (
 )
 
 
+# Words of a function name that say nothing of what it is about.
+_GENERIC = {"get", "list", "find", "search", "by", "info", "details", "in", "of"}
+
+
 def draw_behaviour(mix: BehaviourMix, rng: random.Random) -> tuple[Behaviour, bool]:
     """A task's behaviour and whether it offers look-alikes, drawn by the mix's shares."""
     shares = mix.shares()
@@ -68,13 +72,15 @@ def look_alikes_of(world: OfflineWorld, name: str) -> list[str]:
     """Near twins of a function: the same input types and a word of the name in common, another job."""
     fn = world.world_functions[name]
     inputs = sorted(p.stype for p in fn.inputs)
-    words = set(name.split("_")) - {"get", "list", "find", "search", "by"}
+    outputs = {p.key for p in fn.outputs}
+    words = set(name.split("_")) - _GENERIC
     return [
         other.name
         for other in world.world_functions.values()
         if other.name != name
         and sorted(p.stype for p in other.inputs) == inputs
-        and words & (set(other.name.split("_")) - {"get", "list", "find", "search", "by"})
+        and not outputs & {p.key for p in other.outputs}  # another job: none of the same fields
+        and words & (set(other.name.split("_")) - _GENERIC)
     ]
 
 
@@ -241,7 +247,10 @@ def _irrelevant(world: OfflineWorld, task: CompositionalTask, rng: random.Random
         world.world_functions[f.name].domain for f in task.functions if f.name in world.world_functions
     }
     for _ in range(12):
-        node = compose_sequential(world.composer, 1, rng)
+        try:
+            node = compose_sequential(world.composer, 1, rng)
+        except (Reject, LogicError):
+            continue
         if isinstance(node, Call) and node.fn.domain not in offered:
             refusal = SubTask(index=0, instruction="None of the offered functions can do this: say so.")
             return task.model_copy(
@@ -292,7 +301,12 @@ def _tool_error(
                 typo=typo,
             )
             said = literal.text.replace(str(literal.value), typo)
-            update = {"instruction": task.instruction.replace(literal.text, said)}
+            # The hints read as the request: an assistant that sees them knows only the misspelling.
+            hints = [
+                sub.model_copy(update={"instruction": sub.instruction.replace(literal.text, said)})
+                for sub in task.subtasks
+            ]
+            update = {"instruction": task.instruction.replace(literal.text, said), "subtasks": hints}
             return task.model_copy(update={**update, "behaviour": Behaviour.TOOL_ERROR, "fault": fault})
     index = rng.choice(calls)
     node = steps.nodes[index]

@@ -82,13 +82,16 @@ def generate_task(
         try:
             root = _compose(world, strategy, max_subtasks, rng)
             task, steps = _assemble(world, root, strategy, seed, rng)
-            if mix is None:
-                return task
-            shaping = random.Random(f"behaviour:{world.world_seed}:{seed}:{index}")
-            behaviour, look_alike = draw_behaviour(mix, shaping)
-            return with_behaviour(world, task, steps, behaviour, look_alike, shaping)
         except (Reject, LogicError, ValidationError):
             continue
+        if mix is None:
+            return task
+        shaping = random.Random(f"behaviour:{world.world_seed}:{seed}:{index}")
+        behaviour, look_alike = draw_behaviour(mix, shaping)
+        try:
+            return with_behaviour(world, task, steps, behaviour, look_alike, shaping)
+        except (Reject, LogicError, ValidationError):
+            return task  # a task that cannot take the drawn behaviour stays plain
     raise RuntimeError(f"could not compose a {strategy.value} task for seed={seed} index={index}")
 
 

@@ -8,16 +8,18 @@ from collections import Counter
 
 import pytest
 
+from composition.world.behaviours import look_alikes_of
 from composition.world.offline import OfflineWorld
 from datamodel.behaviours import Behaviour, BehaviourMix
 from datamodel.checks import CheckName, CheckResult
 from datamodel.tasks import CompositionalTask
-from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory, UserTurn
+from datamodel.trajectory import AssistantTurn, TerminationReason, ToolCall, Trajectory, UserTurn
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
 
 MIX = BehaviourMix()
+GAVE_UP = "Sorry, I couldn't get that: the service failed."
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +153,7 @@ def test_each_kind_of_tool_error_gets_the_move_it_calls_for(
         i for i, t in enumerate(trajectory.turns) if t.role == "tool" and any(r.error for r in t.results)
     )
     stopped = trajectory.model_copy(
-        update={"turns": [*trajectory.turns[: cut + 1], AssistantTurn(final_answer="Sorry, that failed.")]}
+        update={"turns": [*trajectory.turns[: cut + 1], AssistantTurn(final_answer=GAVE_UP)]}
     )
     assert _check(task, stopped, CheckName.ERROR_HANDLED).passed is (expected == "report")
 
@@ -178,3 +180,48 @@ def test_layers_of_other_behaviours_do_not_apply(world: OfflineWorld, tasks: lis
     }
     checks = verify(task, _run(world, task))
     assert all(not c.applicable for c in checks if c.name in behaviours)
+
+
+def test_an_invented_answer_is_no_refusal_and_no_report(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    irrelevant = _first(tasks, Behaviour.IRRELEVANT)
+    made_up = Trajectory(
+        turns=[UserTurn(content=irrelevant.instruction), AssistantTurn(final_answer="It has 412 pages.")],
+        termination=TerminationReason.FINAL_ANSWER,
+        parallel=True,
+    )
+    assert not _check(irrelevant, made_up, CheckName.REFUSED_IRRELEVANT).passed
+    down = _first(tasks, Behaviour.TOOL_ERROR, kind="unavailable")
+    trajectory = _run(world, down)
+    invented = trajectory.model_copy(
+        update={"turns": [*trajectory.turns[:-1], AssistantTurn(final_answer="The answer is 42.")]}
+    )
+    assert not _check(down, invented, CheckName.ERROR_HANDLED).passed
+
+
+def test_naming_the_left_out_value_before_the_user_gives_it_is_rejected(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    task = _first(tasks, Behaviour.CLARIFY)
+    assert task.withheld is not None
+    trajectory = _run(world, task)
+    leak = AssistantTurn(
+        content=f"I'll look up {task.withheld.text}. Which {task.withheld.noun} do you mean?"
+    )
+    leaked = trajectory.model_copy(update={"turns": [trajectory.turns[0], leak, *trajectory.turns[2:]]})
+    result = _check(task, leaked, CheckName.ASKED_NOT_GUESSED)
+    assert not result.passed and "names" in result.reason
+
+
+def test_look_alikes_do_another_job(world: OfflineWorld, tasks: list[CompositionalTask]) -> None:
+    """A twin takes what a needed function takes and shares a word of its name, but returns none of the
+    same fields: calling it can never be a right way to the answer."""
+    for task in tasks:
+        needed = {s.function for s in task.reference.steps if s.function} if task.reference else set()
+        needed |= {s.function for f in task.follow_ups for s in f.steps if s.function}
+        for twin in task.look_alikes:
+            of = [name for name in needed if twin in look_alikes_of(world, name)]
+            assert of, (twin, needed)
+            fields = {p.key for p in world.world_functions[twin].outputs}
+            assert all(not fields & {p.key for p in world.world_functions[n].outputs} for n in of)
