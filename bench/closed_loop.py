@@ -2,18 +2,21 @@
 the fine-tuned model as the Assistant on held-out tasks (not a test).
 
     .venv/bin/python bench/closed_loop.py [--n-train 300] [--epochs 1] [--batch-size 8] [--lr 1e-4]
-                                          [--n-eval 100] [--out out/closed-loop]
+                                          [--n-eval 100] [--n-behaviour-eval 100] [--out out/closed-loop]
     # reuse a model trained by bench/train.py (and the export it trained on):
     .venv/bin/python bench/closed_loop.py --model-dir out/bench-train --train-data out/bench-train/data.jsonl
 
 Everything lands in OUT/closed.db: the training data's run, the training run (so the fine-tuned model's
 evaluation links to it), both evaluations with every conversation and its metrics (`button evals --db
-sqlite:///OUT/closed.db`, `button replay`). The held-out tasks come from another seed and are checked
-against the training export's task fingerprints. The two models are evaluated at the same time in two
+sqlite:///OUT/closed.db`, `button replay`). Two held-out sets, each from another seed and checked against
+the training export's task fingerprints: plain tasks (what success has always been measured on) and
+tasks drawn with every behaviour (asking for a left-out value, follow-ups, unanswerable requests, failing
+calls, look-alikes), scored by each behaviour's check. The two models are evaluated at the same time in two
 processes (one torch thread each): generation on a CPU is bound by memory bandwidth, not by cores, so
 two single-threaded decoders finish sooner than one two-threaded decoder twice. Prints the comparison
-table, the targets (fine-tuned success >= 10x base and >= 50%), data size, epochs and the time taken;
-writes OUT/report.json and OUT/chart.png.
+tables, the targets (fine-tuned success >= 40% and >= 10x base on plain tasks; its behaviour check
+passed on >= 60% of the irrelevant and of the clarify tasks), data size, epochs and the time taken;
+writes OUT/report.json, OUT/chart.png (plain tasks) and OUT/chart-behaviours.png.
 """
 
 from __future__ import annotations
@@ -23,14 +26,13 @@ import multiprocessing
 import os
 import time
 from pathlib import Path
-from typing import Any
 
-from rich import box
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from cli.app import print_table
-from datamodel.run_config import EvalConfig, GenerateConfig, read_run_config
+from cli.app import print_comparison
+from datamodel.behaviours import BehaviourMix
+from datamodel.run_config import EVAL_SEED, EvalConfig, GenerateConfig, read_run_config
 from db import eval_store, store
 from db.engine import ensure_schema, make_engine, session_factory
 from db.models import EvalResult, EvalRun
@@ -40,6 +42,11 @@ from evaluation.runner import EvalReport, load_report, run_evaluation, start_eva
 from simulator.batch import prepare_run, simulate_pending
 from training.data import read_manifest
 from training.export import export_conversations
+
+# The behaviour set: every task asked for one of the four behaviours (those that cannot take the one drawn
+# stay plain), half of them with look-alikes besides.
+BEHAVIOUR_MIX = BehaviourMix(clarify=0.25, follow_up=0.25, irrelevant=0.25, tool_error=0.25, look_alike=0.5)
+BEHAVIOUR_SEED = 2002
 
 
 def _database(out: Path) -> str:
@@ -89,7 +96,11 @@ def _earlier_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> 
         for run in session.scalars(select(EvalRun).where(EvalRun.label == config.label)):
             stored = store.get_run(session, run.run_id)
             earlier = read_run_config(stored.config) if stored is not None else None
-            same = isinstance(earlier, EvalConfig) and earlier.model == config.model
+            same = (
+                isinstance(earlier, EvalConfig)
+                and earlier.model == config.model
+                and earlier.mix == config.mix
+            )
             if same and run.task_source.get("n") == config.n and run.task_source.get("seed") == config.seed:
                 return run.id
     return None
@@ -121,25 +132,40 @@ def _evaluate_all(sessions: sessionmaker[Session], out: Path, ids: list[int], jo
         pending.get()
 
 
-def _targets(base: EvalReport, tuned: EvalReport) -> Table:
-    base_rate = base.breakdowns["overall"]["all"].success_rate or 0.0
-    tuned_rate = tuned.breakdowns["overall"]["all"].success_rate or 0.0
+def _rate(report: EvalReport, cut: str, key: str, metric: str) -> float | None:
+    summary = report.breakdowns.get(cut, {}).get(key)
+    value = getattr(summary, metric) if summary is not None else None
+    return value if value is None else float(value)
+
+
+def _target(figure: str, value: float | None, target: float) -> tuple[str, str, str, str]:
+    shown = "–" if value is None else f"{100 * value:.1f}%"
+    return (
+        figure,
+        shown,
+        f">= {100 * target:.0f}%",
+        "met" if value is not None and value >= target else "missed",
+    )
+
+
+def _targets(base: EvalReport, tuned: EvalReport, behaviours: EvalReport | None) -> Table:
+    base_rate = _rate(base, "overall", "all", "success_rate") or 0.0
+    tuned_rate = _rate(tuned, "overall", "all", "success_rate") or 0.0
     ratio = tuned_rate / base_rate if base_rate else float("inf") if tuned_rate else 0.0
     shown = f"{ratio:.1f}x" if base_rate else ("unbounded (base 0%)" if tuned_rate else "0/0")
     rows = [
+        _target("fine-tuned success, plain tasks", tuned_rate, 0.4),
         ("fine-tuned success / base success", shown, ">= 10x", "met" if ratio >= 10 else "missed"),
-        (
-            "fine-tuned success",
-            f"{100 * tuned_rate:.1f}%",
-            ">= 50%",
-            "met" if tuned_rate >= 0.5 else "missed",
-        ),
     ]
+    if behaviours is not None:
+        for behaviour in ("irrelevant", "clarify"):
+            value = _rate(behaviours, "behaviour", behaviour, "behaviour_rate")
+            rows.append(_target(f"fine-tuned {behaviour}: behaviour check passed", value, 0.6))
     return Table("targets", ["figure", "value", "target", ""], rows)
 
 
-def _print(table: Table, **style: Any) -> None:
-    print_table(table, box=box.SIMPLE_HEAD, pad_edge=False, **style)
+def _print(table: Table, caption: str | None = None) -> None:
+    print_comparison(table, caption=caption)
 
 
 def main() -> None:
@@ -152,7 +178,10 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--model-dir", type=Path, help="a model already fine-tuned (skips data and training)")
     parser.add_argument("--train-data", type=Path, help="the export --model-dir was trained on")
-    parser.add_argument("--n-eval", type=int, default=100, help="held-out tasks per model")
+    parser.add_argument("--n-eval", type=int, default=100, help="held-out plain tasks per model")
+    parser.add_argument(
+        "--n-behaviour-eval", type=int, default=100, help="held-out tasks with behaviours per model (0: none)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="evaluation processes")
     parser.add_argument("--out", type=Path, default=Path("out/closed-loop"))
     args = parser.parse_args()
@@ -169,27 +198,36 @@ def main() -> None:
     else:
         model_dir, data = args.model_dir, args.train_data
     trained_at = time.perf_counter()
-    ids = []
-    for label, model, run in (
-        ("base", "smollm2", None),
-        ("fine-tuned", f"hf:{model_dir}", training_run),
-    ):
-        config = EvalConfig(
-            model=model,
-            label=label,
-            n=args.n_eval,
-            train_data=[data],
-            training_run=run,
-            concurrency=1,
-        )
-        ids.append(_earlier_evaluation(sessions, config) or start_evaluation(sessions, config))
-    print(f"evaluating base (eval {ids[0]}) and fine-tuned (eval {ids[1]}) on {args.n_eval} held-out tasks")
-    _evaluate_all(sessions, args.out, ids, args.jobs)
+    sets = [("plain", args.n_eval, EVAL_SEED, BehaviourMix.none())]
+    if args.n_behaviour_eval:
+        sets.append(("behaviours", args.n_behaviour_eval, BEHAVIOUR_SEED, BEHAVIOUR_MIX))
+    ids: dict[tuple[str, str], int] = {}
+    for name, n, seed, mix in sets:
+        for label, model, run in (("base", "smollm2", None), ("fine-tuned", f"hf:{model_dir}", training_run)):
+            config = EvalConfig(
+                model=model,
+                label=label,
+                n=n,
+                seed=seed,
+                mix=mix,
+                train_data=[data],
+                training_run=run,
+                concurrency=1,
+            )
+            ids[name, label] = _earlier_evaluation(sessions, config) or start_evaluation(sessions, config)
+    print(
+        "evaluating " + ", ".join(f"{label} on {name} tasks (eval {i})" for (name, label), i in ids.items())
+    )
+    _evaluate_all(sessions, args.out, list(ids.values()), args.jobs)
     with sessions() as session:
-        reports = [load_report(session, i) for i in ids]
+        reports = {key: load_report(session, i) for key, i in ids.items()}
     finished = time.perf_counter()
-    _print(comparison_table(reports), caption=LEGEND)
-    _print(_targets(*reports))
+    plain = [reports["plain", "base"], reports["plain", "fine-tuned"]]
+    _print(comparison_table(plain, "held-out plain tasks"), caption=LEGEND)
+    behaviours = [reports[key] for key in reports if key[0] == "behaviours"]
+    if behaviours:
+        _print(comparison_table(behaviours, "held-out tasks with behaviours"), caption=LEGEND)
+    _print(_targets(plain[0], plain[1], behaviours[1] if behaviours else None))
     manifest = read_manifest(data) or {}
     training = (
         f"data + training {trained_at - started:.0f} s"
@@ -201,8 +239,11 @@ def main() -> None:
         f"data: {manifest.get('count', '?')} conversations ({data}); {epochs}; {training}; "
         f"evaluation {finished - trained_at:.0f} s"
     )
-    report = write_json_report(reports, args.out / "report.json")
-    print(f"report {report}, chart {save_chart(reports, args.out / 'chart.png')}")
+    report = write_json_report(list(reports.values()), args.out / "report.json")
+    charts = [save_chart(plain, args.out / "chart.png")]
+    if behaviours:
+        charts.append(save_chart(behaviours, args.out / "chart-behaviours.png"))
+    print(f"report {report}, charts {', '.join(str(c) for c in charts)}")
 
 
 if __name__ == "__main__":

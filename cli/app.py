@@ -140,6 +140,16 @@ def counting_bar(label: str, counts: str) -> Progress:
     )
 
 
+def print_comparison(table: Table, caption: str | None = None) -> None:
+    """Print a wide table of figures (the evaluation's) in the fewest columns: no outer edge, one
+    padding between columns, so ten columns of figures fit an 80-column terminal."""
+    from rich import box
+
+    print_table(
+        table, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True, caption=caption
+    )
+
+
 def print_table(table: Table, **style: Any) -> None:
     """Print a report table with Rich."""
     rich = RichTable(title=table.title, title_justify="left", **style)

@@ -19,6 +19,7 @@ from cli.app import (
     err_console,
     fail,
     open_store,
+    print_comparison,
     print_table,
 )
 from db import DEFAULT_DB_URL
@@ -33,7 +34,7 @@ __all__ = ["evals", "evaluate"]
 
 
 def _progress_bar(label: str) -> Progress:
-    return counting_bar(label, "[green]{task.fields[succeeded]} succeeded")
+    return counting_bar(label, "[green]{task.fields[succeeded]}/{task.fields[scored]} answered right")
 
 
 def _check_model(model: str) -> None:
@@ -54,10 +55,10 @@ def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: 
     from evaluation.runner import run_evaluation
 
     with _progress_bar(f"evaluating {label}") as bar:
-        handle = bar.add_task("eval", total=None, succeeded=0)
+        handle = bar.add_task("eval", total=None, succeeded=0, scored=0)
 
         def show(p: EvalProgress) -> None:
-            bar.update(handle, total=p.total, completed=p.done, succeeded=p.succeeded)
+            bar.update(handle, total=p.total, completed=p.done, succeeded=p.succeeded, scored=p.scored)
 
         try:
             return run_evaluation(sessions, eval_run_id, on_progress=show)
@@ -94,7 +95,7 @@ def _announce(sessions: sessionmaker[Session], eval_run_id: int, model: str) -> 
 def _outputs(reports: list[EvalReport], json_path: Path | None, plot: Path | None) -> None:
     from evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
 
-    print_table(comparison_table(reports), box=box.SIMPLE_HEAD, pad_edge=False, caption=LEGEND)
+    print_comparison(comparison_table(reports), caption=LEGEND)
     if json_path is not None:
         console.print(f"JSON report: {write_json_report(reports, json_path)}")
     if plot is not None:

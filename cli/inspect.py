@@ -9,6 +9,7 @@ import typer
 
 from cli.app import app, cli_errors, console, fail, open_store, print_table
 from db import DEFAULT_DB_URL
+from db.errors import masked_url
 
 __all__ = ["show", "stats"]
 
@@ -20,10 +21,14 @@ def stats(
     run: Annotated[int | None, typer.Option(help="Only this run (default: every run).")] = None,
 ) -> None:
     """Runs, task mix, behaviours, verdicts and call figures."""
+    from db import store
     from db.reports import behaviour_mix, call_figures, outcome_counts, run_list, task_mix
 
     sessions = open_store(db)
     with sessions() as session:
+        if run is not None and store.get_run(session, run) is None:
+            where = masked_url(db)
+            raise fail(f"--run {run}: no such run in {where}; `button stats` without --run lists them")
         print_table(run_list(session))
         for report in (task_mix, behaviour_mix, outcome_counts, call_figures):
             print_table(report(session, run))

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings, CliSettingsSource
+from pydantic_settings import BaseSettings, CliSettingsSource, SettingsError
 
 __all__ = ["ConfigFileError", "describe_validation_error", "load_config_file", "parse_command"]
 
@@ -37,6 +37,11 @@ def describe_validation_error(error: ValidationError) -> str:
     where = _flag(first["loc"]) if first["loc"] else "input"
     if first["type"] == "extra_forbidden":
         return f"unknown setting {where}"
+    if first["type"] == "missing":
+        return f"{where} is required (see --help)"
+    if first["type"] == "value_error":  # a rule of ours (across settings): its message says it all
+        message = str(first.get("ctx", {}).get("error", first["msg"]))
+        return message if not first["loc"] else f"invalid {where}: {message}"
     return f"invalid {where}: {first['msg']} (got {first.get('input')!r})"
 
 
@@ -114,6 +119,17 @@ def _laid_over(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _group(model: type[BaseModel], flag: str) -> type[BaseModel]:
+    """The settings class of the nested group that `flag` names."""
+    return cast(type[BaseModel], model.model_fields[flag.removeprefix("--").replace("-", "_")].annotation)
+
+
+def _example(model: type[BaseModel], flag: str) -> str:
+    """`key=value,...` with the first two settings of the group `flag` names and their defaults."""
+    shown = list(_group(model, flag).model_fields.items())[:2]
+    return ",".join(f"{name}={f.default}" for name, f in shown)
+
+
 def _normalized(model: type[BaseModel], args: Sequence[str]) -> list[str]:
     """Two spellings pydantic-settings does not take, as the ones it does:
     - `--n 600` as `-n 600`: it spells a one-letter setting with one dash, while our docs, scripts and
@@ -134,12 +150,20 @@ def _normalized(model: type[BaseModel], args: Sequence[str]) -> list[str]:
             out.append(long[flag] + equals + value)
         elif flag in groups and not equals:
             pairs = next(items, "")
-            if "=" in pairs and not pairs.lstrip().startswith("{"):
-                for pair in pairs.split(","):
-                    key, _, item = pair.partition("=")
-                    out += [f"{flag}.{key.strip().replace('_', '-')}", item.strip()]
-            else:
+            if pairs.lstrip().startswith("{"):
                 out += [arg, pairs]
+                continue
+            keys = _group(model, flag).model_fields
+            for pair in pairs.split(","):
+                key, equals, item = (part.strip() for part in pair.partition("="))
+                if not (key and equals and item):
+                    raise SettingsError(
+                        f"{flag} {pairs!r}: give key=value pairs separated by commas, "
+                        f"e.g. {flag} {_example(model, flag)}"
+                    )
+                if key.replace("-", "_") not in keys:
+                    raise SettingsError(f"{flag}: unknown key {key!r}; the keys are {', '.join(keys)}")
+                out += [f"{flag}.{key.replace('_', '-')}", item]
         else:
             out.append(arg)
     return out

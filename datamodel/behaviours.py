@@ -53,6 +53,11 @@ class BehaviourMix(BaseModel):
             raise ValueError(f"clarify + follow_up + irrelevant + tool_error is {total:g}; at most 1")
         return self
 
+    @classmethod
+    def none(cls) -> BehaviourMix:
+        """Every task plain and no look-alikes: the tasks a run made before behaviours existed."""
+        return cls(clarify=0, follow_up=0, irrelevant=0, tool_error=0, look_alike=0)
+
     def shares(self) -> dict[Behaviour, float]:
         """Each behaviour's share, plain included (what the others leave)."""
         given = {

@@ -138,7 +138,7 @@ class GenerateConfig(BaseModel):
         default=3, ge=1, le=8, description="Most sub-tasks in a composed task (paper: 3)."
     )
     max_turns: int = Field(
-        default=24, ge=2, le=200, description="Messages after which an episode is cut off."
+        default=24, ge=2, le=200, description="Messages per request after which an episode is cut off."
     )
     world_seed: int = Field(default=0, ge=0, description="Seed of the offline world's knowledge base.")
     policy: Policy = Field(default="plan", description="Offline assistant policy: plan or sequential.")
@@ -215,7 +215,7 @@ class EvalSettings(BaseModel):
     world_seed: int = Field(default=0, ge=0, description="Seed of the offline world's knowledge base.")
     max_subtasks: int = Field(default=3, ge=1, le=8, description="Most sub-tasks of a world task.")
     parallel: bool = Field(default=True, description="Let the model make parallel calls.")
-    max_turns: int = Field(default=12, ge=2, le=200, description="Messages after which a conversation stops.")
+    max_turns: int = Field(default=12, ge=2, le=200, description="Messages per request after which it stops.")
     max_idle: int = Field(
         default=2,
         ge=1,
@@ -226,6 +226,10 @@ class EvalSettings(BaseModel):
         default=0, ge=0, le=10, description="Times a malformed reply is sent back (0: a miss is a miss)."
     )
     call_format: CallFormat = Field(default="button", description="BUTTON <call> text or native tool calls.")
+    mix: BehaviourMix = Field(
+        default_factory=BehaviourMix.none,
+        description="Shares of held-out world tasks with each behaviour (default: all plain).",
+    )
     train_data: list[Path] = Field(
         default_factory=list, description="Export files the model trained on: their tasks are refused."
     )
@@ -236,6 +240,15 @@ class EvalSettings(BaseModel):
         description="Where openai: models are served and how every model under test is sampled.",
     )
     llm: LLMExecution = Field(default_factory=LLMExecution, description="How LLM requests are made.")
+
+    @model_validator(mode="after")
+    def _mix_draws_world_tasks(self) -> EvalSettings:
+        if self.from_run is not None and self.mix != BehaviourMix.none():
+            raise ValueError(
+                "--mix draws offline-world tasks; the tasks of --from-run keep the behaviours they "
+                "were made with"
+            )
+        return self
 
 
 class EvalConfig(EvalSettings):
@@ -265,6 +278,7 @@ class EvalConfig(EvalSettings):
             concurrency=self.concurrency,
             roles=Roles(assistant=self.assistant),
             max_format_retries=self.format_retries,
+            mix=self.mix,
             llm=self.llm,
         )
 

@@ -387,3 +387,9 @@ class EvalResult(Base):
     parallel_turns: Mapped[int]
     answered: Mapped[bool] = mapped_column(Boolean)
     termination: Mapped[str] = mapped_column(String(32))
+    # The task's behaviour and look-alikes (copied like strategy, for the breakdown), and whether the
+    # behaviour's own check and right_twin passed: NULL when the check does not apply to the task.
+    behaviour: Mapped[str] = mapped_column(String(16), server_default="plain")
+    look_alike: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    behaviour_passed: Mapped[bool | None] = mapped_column(Boolean)
+    twin_passed: Mapped[bool | None] = mapped_column(Boolean)

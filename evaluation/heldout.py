@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from datamodel.behaviours import BehaviourMix
 from datamodel.tasks import CompositionalTask
 from db import store
 from db.engine import DatabaseError, make_engine, session_factory
@@ -101,16 +102,23 @@ def training_tasks(train_data: Sequence[Path], training_run: TrainingRun | None)
 
 
 def world_tasks(
-    n: int, seed: int, *, world_seed: int, max_subtasks: int, exclude: frozenset[str]
+    n: int,
+    seed: int,
+    *,
+    world_seed: int,
+    max_subtasks: int,
+    exclude: frozenset[str],
+    mix: BehaviourMix | None = None,
 ) -> tuple[list[CompositionalTask], int]:
-    """The first `n` offline-world tasks of `seed` that the training data does not hold, and how many
-    were skipped. Another seed draws other tasks, but a template and its entities can meet again by
-    chance; those few are replaced. A seed whose tasks keep coming back made the training data itself."""
+    """The first `n` offline-world tasks of `seed` (with `mix`'s behaviours) that the training data does
+    not hold, and how many were skipped. Another seed draws other tasks, but a template and its entities
+    can meet again by chance; those few are replaced. A seed whose tasks keep coming back made the
+    training data itself."""
     world = offline_world(world_seed)
     tasks: list[CompositionalTask] = []
     skipped = index = 0
     while len(tasks) < n:
-        task = world.generate_task(seed, index, max_subtasks=max_subtasks)
+        task = world.generate_task(seed, index, max_subtasks=max_subtasks, mix=mix)
         index += 1
         if task.fingerprint() not in exclude:
             tasks.append(task)

@@ -3,23 +3,44 @@
 The model under test plays the Assistant on a held-out task. Its trajectory is scored against the task's
 ground truth where there is one (success: the final answer states the reference answer; progress: the
 reference function steps done right and in order) and on its own otherwise (grounding: calls that name an
-offered function with schema-valid arguments; format errors; parallel calls). Pure functions built on the
-verification layers of simulator.verify, so an evaluation and the data filter judge a call alike.
+offered function with schema-valid arguments; format errors; parallel calls). A task with a behaviour
+(datamodel/behaviours.py) is also scored by that behaviour's check (asked instead of guessing, answered
+every follow-up, refused when nothing fits, recovered from the error) and, with look-alikes offered, by
+right_twin. Pure functions built on the verification layers of simulator.verify, so an evaluation and the
+data filter judge a conversation alike.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from datamodel.behaviours import Behaviour
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory
-from simulator.verify import check_answer_correct, check_final_answer_present, steps_in_order
+from simulator.verify import (
+    check_answer_correct,
+    check_final_answer_present,
+    steps_in_order,
+    whole_reference,
+)
+from simulator.verify_behaviours import check_behaviour, check_right_twin
 from toolmock.validate import validate_arguments
 
-__all__ = ["EpisodeMetrics", "MetricSummary", "breakdowns", "breakdowns_by", "episode_metrics", "summarize"]
+__all__ = [
+    "LOOK_ALIKE_GROUP",
+    "EpisodeMetrics",
+    "MetricSummary",
+    "Scored",
+    "breakdowns",
+    "behaviour_sort_key",
+    "breakdowns_by",
+    "episode_metrics",
+    "summarize",
+]
 
 
 class EpisodeMetrics(BaseModel):
@@ -51,6 +72,14 @@ class EpisodeMetrics(BaseModel):
     call_turns: int = Field(ge=0, description="Assistant turns with at least one call.")
     parallel_turns: int = Field(ge=0, description="Assistant turns with two or more calls.")
     answered: bool = Field(description="Whether a non-empty final answer was given.")
+    behaviour_passed: bool | None = Field(
+        default=None,
+        description="Whether the behaviour's own check passed; None for a plain task or where the check "
+        "does not apply (a planned failure the conversation never reached).",
+    )
+    twin_passed: bool | None = Field(
+        default=None, description="Whether no call went to a look-alike; None when none was offered."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> EpisodeMetrics:
@@ -101,6 +130,15 @@ class MetricSummary(BaseModel):
     answer_rate: float | None = Field(
         description="Share of conversations with a final answer; None without conversations."
     )
+    behaviour_rate: float | None = Field(
+        default=None,
+        description="Share of conversations whose behaviour check passed, over those it applies to; None "
+        "without any.",
+    )
+    twin_rate: float | None = Field(
+        default=None,
+        description="Share of conversations offering look-alikes that called none; None without any.",
+    )
 
 
 def _valid(task: CompositionalTask, call: ToolCall) -> bool:
@@ -111,11 +149,13 @@ def _valid(task: CompositionalTask, call: ToolCall) -> bool:
 
 
 def _steps(task: CompositionalTask, trajectory: Trajectory) -> tuple[int, int]:
-    """(required, correct) steps: against the reference when there is one, else by the functions the
-    sub-tasks need (pairs, so a function two sub-tasks need counts twice on both sides)."""
-    if task.reference is not None:
-        required = sum(1 for step in task.reference.steps if step.function is not None)
-        return required, len(steps_in_order(task, task.reference, trajectory))
+    """(required, correct) steps: against the reference (follow-ups' steps included) when there is one,
+    else by the functions the sub-tasks need (pairs, so a function two sub-tasks need counts twice on both
+    sides)."""
+    reference = whole_reference(task)
+    if reference is not None:
+        required = sum(1 for step in reference.steps if step.function is not None)
+        return required, len(steps_in_order(task, reference, trajectory))
     called = {call.name for call in trajectory.calls}
     needed = [name for sub in task.subtasks for name in sub.functions]
     return len(needed), sum(1 for name in needed if name in called)
@@ -127,6 +167,8 @@ def episode_metrics(task: CompositionalTask, trajectory: Trajectory) -> EpisodeM
     answer = check_answer_correct(task, trajectory)
     required, correct = _steps(task, trajectory)
     calls = trajectory.calls
+    behaviour = check_behaviour(task, trajectory)
+    twin = check_right_twin(task, trajectory)
     return EpisodeMetrics(
         success=answer.passed if answer.applicable else None,
         required_steps=required,
@@ -139,6 +181,8 @@ def episode_metrics(task: CompositionalTask, trajectory: Trajectory) -> EpisodeM
         call_turns=sum(1 for turn in assistant if turn.tool_calls),
         parallel_turns=sum(1 for turn in assistant if len(turn.tool_calls) >= 2),
         answered=check_final_answer_present(task, trajectory).passed,
+        behaviour_passed=behaviour.passed if behaviour is not None and behaviour.applicable else None,
+        twin_passed=twin.passed if twin.applicable else None,
     )
 
 
@@ -164,26 +208,64 @@ def summarize(metrics: Iterable[EpisodeMetrics]) -> MetricSummary:
         mean_turns=_mean([float(m.n_turns) for m in items]),
         parallel_use=_ratio(sum(m.parallel_turns for m in items), sum(m.call_turns for m in items)),
         answer_rate=_mean([float(m.answered) for m in items]),
+        behaviour_rate=_mean([float(m.behaviour_passed) for m in items if m.behaviour_passed is not None]),
+        twin_rate=_mean([float(m.twin_passed) for m in items if m.twin_passed is not None]),
     )
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One evaluated conversation as the breakdowns group it: its task's cuts and its metrics."""
+
+    strategy: str
+    n_subtasks: int
+    behaviour: str
+    look_alike: bool
+    metrics: EpisodeMetrics
+
+
+# The group of the behaviour cut that holds every conversation offering look-alikes, whatever its
+# behaviour (a task has one behaviour and may offer look-alikes besides).
+LOOK_ALIKE_GROUP = "look_alike"
+BEHAVIOUR_GROUPS = (*(b.value for b in Behaviour), LOOK_ALIKE_GROUP)
 
 
 def breakdowns(
     items: Sequence[tuple[CompositionalTask, EpisodeMetrics]],
 ) -> dict[str, dict[str, MetricSummary]]:
-    """Summaries overall, by composition strategy and by number of sub-tasks (keys sorted, sub-task counts
-    numerically), to show where a model fails: longer or parallel compositions, or everywhere."""
-    return breakdowns_by([(task.strategy.value, len(task.subtasks), metrics) for task, metrics in items])
+    """Summaries overall, by composition strategy, by number of sub-tasks (keys sorted, sub-task counts
+    numerically) and by behaviour, to show where a model fails: longer or parallel compositions, one
+    behaviour, or everywhere."""
+    return breakdowns_by(
+        [
+            Scored(task.strategy.value, len(task.subtasks), task.behaviour.value, bool(task.look_alikes), m)
+            for task, m in items
+        ]
+    )
 
 
-def breakdowns_by(items: Sequence[tuple[str, int, EpisodeMetrics]]) -> dict[str, dict[str, MetricSummary]]:
-    """`breakdowns` from (strategy, number of sub-tasks, metrics) triples, as the store keeps them."""
+def breakdowns_by(items: Sequence[Scored]) -> dict[str, dict[str, MetricSummary]]:
+    """`breakdowns` from the cuts as the store keeps them. The behaviour cut has a group per behaviour and
+    one more, `look_alike`, for the conversations that offered look-alikes."""
     by_strategy: dict[str, list[EpisodeMetrics]] = defaultdict(list)
     by_size: dict[int, list[EpisodeMetrics]] = defaultdict(list)
-    for strategy, n_subtasks, metrics in items:
-        by_strategy[strategy].append(metrics)
-        by_size[n_subtasks].append(metrics)
+    by_behaviour: dict[str, list[EpisodeMetrics]] = defaultdict(list)
+    for item in items:
+        by_strategy[item.strategy].append(item.metrics)
+        by_size[item.n_subtasks].append(item.metrics)
+        by_behaviour[item.behaviour].append(item.metrics)
+        if item.look_alike:
+            by_behaviour[LOOK_ALIKE_GROUP].append(item.metrics)
     return {
-        "overall": {"all": summarize(metrics for _, _, metrics in items)},
+        "overall": {"all": summarize(item.metrics for item in items)},
         "strategy": {key: summarize(by_strategy[key]) for key in sorted(by_strategy)},
         "n_subtasks": {str(key): summarize(by_size[key]) for key in sorted(by_size)},
+        "behaviour": {
+            key: summarize(by_behaviour[key]) for key in sorted(by_behaviour, key=behaviour_sort_key)
+        },
     }
+
+
+def behaviour_sort_key(group: str) -> tuple[int, str]:
+    """Plain first, then the behaviours as declared, look-alikes last: the order tables and charts show."""
+    return (BEHAVIOUR_GROUPS.index(group) if group in BEHAVIOUR_GROUPS else len(BEHAVIOUR_GROUPS), group)

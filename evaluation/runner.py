@@ -18,13 +18,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from datamodel.behaviours import BehaviourMix
 from datamodel.run_config import EvalConfig
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory
 from db import eval_store, store
 from db.models import TrainingRun
 from evaluation.heldout import HeldOutError, TrainingTasks, stored_tasks, training_tasks, world_tasks
-from evaluation.metrics import EpisodeMetrics, MetricSummary, breakdowns_by, episode_metrics
+from evaluation.metrics import EpisodeMetrics, MetricSummary, Scored, breakdowns_by, episode_metrics
 from simulator.evaluation_runs import create_eval_run, finish_eval_run, simulate_eval_run
 from simulator.runs import RunError
 
@@ -49,6 +50,7 @@ class EvalProgress:
     total: int
     done: int = 0
     succeeded: int = 0
+    scored: int = 0  # conversations with a reference answer to judge (success is None for the others)
 
 
 @dataclass
@@ -111,8 +113,11 @@ def _held_out_tasks(
         world_seed=config.world_seed,
         max_subtasks=config.max_subtasks,
         exclude=training.fingerprints,
+        mix=config.mix,
     )
     source = {"kind": "world", "seed": config.seed, "world_seed": config.world_seed, "n": len(tasks)}
+    if config.mix != BehaviourMix.none():
+        source["mix"] = config.mix.model_dump()
     return tasks, source | {"skipped_as_trained_on": skipped}
 
 
@@ -156,6 +161,7 @@ def run_evaluation(
         if row:
             progress.done += 1
             progress.succeeded += bool(row["success"])
+            progress.scored += row["success"] is not None
         on_progress(progress)
 
     simulate_eval_run(sessions, eval_run_id, score, execution=execution, on_stored=stored)
@@ -177,7 +183,13 @@ def load_report(session: Session, eval_run_id: int) -> EvalReport:
         raise RunError(f"eval run {eval_run_id} does not exist in this database; `button evals` lists them")
     fields = set(EpisodeMetrics.model_fields)
     items = [
-        (row.strategy, row.n_subtasks, EpisodeMetrics(**{k: getattr(row, k) for k in fields}))
+        Scored(
+            row.strategy,
+            row.n_subtasks,
+            row.behaviour,
+            row.look_alike,
+            EpisodeMetrics(**{k: getattr(row, k) for k in fields}),
+        )
         for row in eval_store.eval_results(session, eval_run_id)
     ]
     return EvalReport(

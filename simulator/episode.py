@@ -178,10 +178,10 @@ def _agents(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig
 
 
 def _stop_condition(config: EpisodeConfig, requests: int) -> TerminationCondition:
-    """The final answer to the last request, the message limit, or (when set) too many idle assistant
-    turns in a row."""
-    # The kick-off counts as one message, hence max_turns + 1.
-    stop = _answered(requests) | MaxMessageTermination(config.max_turns + 1)
+    """The final answer to the last request, the message limit (`max_turns` per request, so follow-ups
+    get room of their own), or (when set) too many idle assistant turns in a row."""
+    # The kick-off counts as one message, hence + 1.
+    stop = _answered(requests) | MaxMessageTermination(config.max_turns * requests + 1)
     if config.max_idle is not None:
         stop = stop | _stall_condition(config.max_idle)
     return stop

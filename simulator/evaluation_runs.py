@@ -108,6 +108,8 @@ def simulate_eval_run(
             "task_id": outcome.task_id,
             "strategy": task.strategy.value,
             "n_subtasks": len(task.subtasks),
+            "behaviour": task.behaviour.value,
+            "look_alike": bool(task.look_alikes),
             "termination": outcome.trajectory.termination.value,
             **score(task, outcome.trajectory),
         }

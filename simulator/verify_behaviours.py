@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from composition.logic import answer_matches
 from datamodel.behaviours import Behaviour
@@ -25,7 +26,9 @@ from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, ToolCall, Trajectory, UserTurn
 
 __all__ = [
+    "BEHAVIOUR_CHECKS",
     "check_asked_not_guessed",
+    "check_behaviour",
     "check_error_handled",
     "check_follow_ups_answered",
     "check_refused_irrelevant",
@@ -183,3 +186,18 @@ def check_right_twin(task: CompositionalTask, trajectory: Trajectory) -> CheckRe
     if wrong is not None:
         return _result(name, f"turn {wrong[0]} calls the look-alike {wrong[1].name}", "")
     return _result(name, None, f"no call to the look-alikes {', '.join(task.look_alikes)}")
+
+
+# The check of each behaviour beyond a plain request: what `button eval` scores a behaviour by.
+BEHAVIOUR_CHECKS: dict[Behaviour, Callable[[CompositionalTask, Trajectory], CheckResult]] = {
+    Behaviour.CLARIFY: check_asked_not_guessed,
+    Behaviour.FOLLOW_UP: check_follow_ups_answered,
+    Behaviour.IRRELEVANT: check_refused_irrelevant,
+    Behaviour.TOOL_ERROR: check_error_handled,
+}
+
+
+def check_behaviour(task: CompositionalTask, trajectory: Trajectory) -> CheckResult | None:
+    """The task's behaviour check, or None for a plain task."""
+    check = BEHAVIOUR_CHECKS.get(task.behaviour)
+    return check(task, trajectory) if check is not None else None

@@ -229,7 +229,9 @@ def test_existing_tasks_become_plain_and_old_runs_keep_a_plain_mix(db_url: str) 
         assert overview_columns.all() == []
     assert (task.behaviour, bool(task.look_alike), task.behaviour_detail) == ("plain", False, None)
     generate, evaluation, fork = _configs(engine, "runs")
-    assert generate["mix"] == PLAIN_MIX and fork["generate"]["mix"] == PLAIN_MIX and "mix" not in evaluation
+    assert generate["mix"] == PLAIN_MIX and fork["generate"]["mix"] == PLAIN_MIX
+    assert evaluation["mix"] == PLAIN_MIX  # 0008: the held-out tasks of an old evaluation were plain
+    assert read_run_config(evaluation) == read_run_config({k: v for k, v in evaluation.items() if k != "mix"})
     resumed = read_run_config(generate)
     assert isinstance(resumed, GenerateConfig) and set(resumed.mix.shares().values()) == {0.0, 1.0}
     downgrade(engine, "0006")
@@ -253,4 +255,43 @@ def test_a_stored_mix_is_kept(db_url: str) -> None:
         )
     migrate(engine)
     assert _configs(engine, "runs") == [config]
+    engine.dispose()
+
+
+EVAL_BEHAVIOUR_COLUMNS = {"behaviour", "look_alike", "behaviour_passed", "twin_passed"}  # migration 0008
+
+
+def test_evaluated_conversations_keep_their_metrics_across_0008(db_url: str) -> None:
+    """Rows of an evaluation stored before 0008 become plain with no behaviour verdicts; the downgrade
+    drops the new columns and the view and keeps every row."""
+    from datamodel.behaviours import BehaviourMix
+    from db.engine import session_factory
+    from evaluation.runner import run_evaluation, start_evaluation
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    config = EvalConfig(model="offline", label="m", n=4, concurrency=1, mix=BehaviourMix(irrelevant=0.5))
+    run_evaluation(sessions, start_evaluation(sessions, config))
+    count = "SELECT COUNT(*) FROM eval_results"
+    with engine.connect() as connection:
+        behaviours = set(connection.execute(text("SELECT behaviour FROM eval_results")).scalars())
+        assert connection.execute(text("SELECT SUM(n) FROM eval_behaviour_scores")).scalar() == 4
+    assert "irrelevant" in behaviours
+
+    downgrade(engine, "0007")
+    assert not _columns(engine, "eval_results") & EVAL_BEHAVIOUR_COLUMNS
+    assert "eval_behaviour_scores" not in inspect(engine).get_view_names()
+    assert all("mix" not in c for c in _configs(engine, "runs") if c["kind"] == "eval")
+    with engine.connect() as connection:
+        assert connection.execute(text(count)).scalar() == 4
+
+    migrate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT behaviour, look_alike, behaviour_passed, twin_passed FROM eval_results")
+        ).all()
+    assert [(r.behaviour, bool(r.look_alike), r.behaviour_passed, r.twin_passed) for r in rows] == [
+        ("plain", False, None, None)
+    ] * 4
     engine.dispose()

@@ -51,3 +51,26 @@ def test_a_second_evaluation_costs_no_request(tmp_path: Path, plain_server: Open
     first = len(plain_server.requests)
     evaluate(tmp_path / "b.db", plain_server, *cache)
     assert first > 0 and len(plain_server.requests) == first
+
+
+def test_an_evaluation_with_behaviours_scores_each_by_its_check(
+    tmp_path: Path, llm_server: OpenAIServer
+) -> None:
+    """Held-out tasks drawn with the generation mix (the tasks the scripted server plays): each row
+    carries its behaviour and verdict, and the table gets a line per behaviour."""
+    db = tmp_path / "eval.db"
+    mix = "clarify=0.1,follow_up=0.15,irrelevant=0.05,tool_error=0.1,look_alike=0.3"
+    out = evaluate(db, llm_server, "--n", "16", "--mix", mix, "--no-cache")
+    with sqlite3.connect(db) as con:
+        rows = list(
+            con.execute("SELECT behaviour, behaviour_passed, look_alike, twin_passed FROM eval_results")
+        )
+        by_view = dict(con.execute("SELECT behaviour, SUM(n) FROM eval_behaviour_scores GROUP BY behaviour"))
+    behaviours = {row[0] for row in rows}
+    assert len(rows) == 16 and len(behaviours - {"plain"}) >= 2, behaviours
+    for behaviour, passed, look_alike, twin in rows:
+        assert passed == (None if behaviour == "plain" else 1), behaviour
+        assert twin == (1 if look_alike else None)
+    assert sum(by_view.values()) == 16
+    shown = {"follow_up": "follow-up", "tool_error": "tool error"}
+    assert "beh%" in out and all(shown.get(b, b) in out for b in behaviours)

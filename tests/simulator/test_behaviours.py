@@ -12,6 +12,7 @@ from composition.world.behaviours import look_alikes_of
 from composition.world.offline import OfflineWorld
 from datamodel.behaviours import Behaviour, BehaviourMix
 from datamodel.checks import CheckName, CheckResult
+from datamodel.reference import ReferenceStep
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, TerminationReason, ToolCall, Trajectory, UserTurn
 from simulator.build import offline_clients
@@ -225,3 +226,57 @@ def test_look_alikes_do_another_job(world: OfflineWorld, tasks: list[Composition
             assert of, (twin, needed)
             fields = {p.key for p in world.world_functions[twin].outputs}
             assert all(not fields & {p.key for p in world.world_functions[n].outputs} for n in of)
+
+
+def test_eval_scores_each_behaviour_by_its_own_check(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    """`button eval`'s metrics: the behaviour's check and right_twin, None where they do not apply, and a
+    breakdown with a group per behaviour plus the look-alike group."""
+    from evaluation.metrics import breakdowns, episode_metrics
+
+    scored = []
+    for behaviour in Behaviour:
+        task = _first(tasks, behaviour)
+        metrics = episode_metrics(task, _run(world, task))
+        assert metrics.behaviour_passed is (None if behaviour is Behaviour.PLAIN else True), behaviour
+        assert metrics.twin_passed is (True if task.look_alikes else None)
+        scored.append((task, metrics))
+    irrelevant = _first(tasks, Behaviour.IRRELEVANT)
+    refused = _run(world, irrelevant)
+    call = AssistantTurn(tool_calls=[ToolCall(id="x", name=irrelevant.functions[0].name, arguments={})])
+    called = refused.model_copy(update={"turns": [refused.turns[0], call]})
+    assert episode_metrics(irrelevant, called).behaviour_passed is False
+    twin_task = next(t for t in tasks if t.look_alikes and t.behaviour is Behaviour.PLAIN)
+    trajectory = _run(world, twin_task)
+    twin = AssistantTurn(tool_calls=[ToolCall(id="t", name=twin_task.look_alikes[0], arguments={})])
+    wrong = trajectory.model_copy(update={"turns": [trajectory.turns[0], twin, *trajectory.turns[1:]]})
+    wrong_metrics = episode_metrics(twin_task, wrong)
+    assert (wrong_metrics.twin_passed, wrong_metrics.behaviour_passed) == (False, None)
+    scored += [(irrelevant, episode_metrics(irrelevant, called)), (twin_task, wrong_metrics)]
+
+    groups = breakdowns(scored)["behaviour"]
+    assert list(groups) == [*(b.value for b in Behaviour), "look_alike"]
+    assert groups["irrelevant"].n == 2 and groups["irrelevant"].behaviour_rate == 0.5
+    assert groups["plain"].behaviour_rate is None
+    looked = [m for t, m in scored if t.look_alikes]
+    assert groups["look_alike"].n == len(looked)
+    assert groups["look_alike"].twin_rate == sum(bool(m.twin_passed) for m in looked) / len(looked)
+
+
+def test_follow_ups_get_message_room_of_their_own(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    """The message limit is per request: a conversation with follow-ups is not cut off before its last
+    answer by a limit that fits one request."""
+    task = max((t for t in tasks if t.follow_ups), key=lambda t: len(whole_steps(t)))
+    clients = offline_clients(task, world, parallel=False)
+    trajectory = asyncio.run(run_episode(task, clients, EpisodeConfig(parallel=False, max_turns=8)))
+    assert trajectory.termination is TerminationReason.FINAL_ANSWER
+    assert len(trajectory.turns) > 8 and _check(task, trajectory, CheckName.FOLLOW_UPS_ANSWERED).passed
+
+
+def whole_steps(task: CompositionalTask) -> list[ReferenceStep]:
+    assert task.reference is not None
+    own = [s for s in task.reference.steps if s.function]
+    return own + [s for f in task.follow_ups for s in f.steps if s.function]

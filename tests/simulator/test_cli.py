@@ -140,6 +140,19 @@ def test_sql_formats_and_refuses_writes(generated: str) -> None:
         (["generate", "--n", "5", "--db", "postgresql+psycopg://u@127.0.0.1:1/none"], "cannot reach"),
         (["generate", "--n", "5", "--db", "sqlite:////no/such/dir/x.db"], "error:"),
         (["export", "--format", "yaml", "--out", "x.jsonl"], "unknown export format"),
+        (["generate", "--n", "5", "--mix", "clarify"], "--mix 'clarify': give key=value pairs"),
+        (
+            ["generate", "--n", "5", "--mix", "clarfy=0.1"],
+            "--mix: unknown key 'clarfy'; the keys are clarify",
+        ),
+        (
+            ["generate", "--n", "5", "--mix", "clarify=0.6,tool_error=0.6"],
+            "invalid --mix: clarify + follow_up",
+        ),
+        (
+            ["eval", "--model", "offline", "--from-run", "1", "--mix", "clarify=0.2"],
+            "--mix draws offline-world",
+        ),
     ],
 )
 def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
@@ -147,7 +160,7 @@ def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: 
         args = [*args, "--db", f"sqlite:///{tmp_path / 'b.db'}"]
     code, out = button(*args)
     assert code != 0
-    assert message in out
+    assert message in out and len(out.strip().splitlines()) == 1, out
     assert "Traceback" not in out
 
 

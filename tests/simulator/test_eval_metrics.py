@@ -10,7 +10,17 @@ from pydantic import ValidationError
 
 from datamodel.tasks import CompositionalTask, Strategy, SubTask
 from datamodel.trajectory import AssistantTurn, Trajectory, UserTurn
-from evaluation.metrics import EpisodeMetrics, MetricSummary, breakdowns, episode_metrics, summarize
+from evaluation.metrics import (
+    EpisodeMetrics,
+    MetricSummary,
+    Scored,
+    breakdowns,
+    breakdowns_by,
+    episode_metrics,
+    summarize,
+)
+from evaluation.report import comparison_table, save_chart
+from evaluation.runner import EvalReport
 from simulator.verify import steps_in_order
 from tests.conftest import load_test_module
 
@@ -278,8 +288,9 @@ def test_breakdowns_by_strategy_and_size(tiny_sequential_task, tiny_parallel_tas
         (long_task, _metrics(success=None, required_steps=0, correct_steps=0)),
     ]
     result = breakdowns(items)
-    assert list(result) == ["overall", "strategy", "n_subtasks"]
+    assert list(result) == ["overall", "strategy", "n_subtasks", "behaviour"]
     assert list(result["overall"]) == ["all"]
+    assert result["behaviour"] == {"plain": result["overall"]["all"]}
     assert list(result["strategy"]) == ["atomic", "parallel_then_sequential", "sequential"]
     assert list(result["n_subtasks"]) == ["2", "4", "10"]
     overall = result["overall"]["all"]
@@ -295,4 +306,48 @@ def test_breakdowns_by_strategy_and_size(tiny_sequential_task, tiny_parallel_tas
 
 
 def test_breakdowns_of_nothing() -> None:
-    assert breakdowns([]) == {"overall": {"all": summarize([])}, "strategy": {}, "n_subtasks": {}}
+    assert breakdowns([]) == {
+        "overall": {"all": summarize([])},
+        "strategy": {},
+        "n_subtasks": {},
+        "behaviour": {},
+    }
+
+
+def _report(eval_run_id: int, items: list[Scored]) -> EvalReport:
+    return EvalReport(
+        eval_run_id=eval_run_id,
+        run_id=eval_run_id,
+        label="m",
+        model="offline",
+        call_format="button",
+        training_run_id=None,
+        task_source={},
+        held_out={},
+        breakdowns=breakdowns_by(items),
+    )
+
+
+def test_the_table_shows_behaviours_only_when_some_task_had_one(tmp_path: Path) -> None:
+    plain = [Scored("sequential", 2, "plain", False, _metrics())]
+    table = comparison_table([_report(1, plain)])
+    assert "beh%" not in table.columns and {row[0] for row in table.rows} == {
+        "all",
+        "sequential",
+        "2 sub-tasks",
+    }
+
+    mixed = [
+        *plain,
+        Scored("sequential", 2, "clarify", True, _metrics(behaviour_passed=False, twin_passed=True)),
+        Scored("sequential", 2, "irrelevant", False, _metrics(success=None, behaviour_passed=True)),
+    ]
+    table = comparison_table([_report(1, plain), _report(2, mixed)])
+    assert table.columns[-1] == "beh%"
+    beh = {(row[0], row[1]): row[-1] for row in table.rows}
+    assert beh[("all", "m #2")] == "50.0" and beh[("plain", "m #2")] == "–"
+    assert beh[("clarify", "m #2")] == "0.0" and beh[("irrelevant", "m #2")] == "100.0"
+    assert beh[("+look-alikes", "m #2")] == "100.0"  # the twin check, not the clarify one
+    assert ("clarify", "m #1") not in beh
+    chart = save_chart([_report(1, plain), _report(2, mixed)], tmp_path / "chart.png")
+    assert chart.stat().st_size > 0
