@@ -2,20 +2,18 @@
 
 The user opens with the task's request, answers a question about a value the request left out, asks the
 task's follow-up requests one after another, and otherwise tells the assistant to go ahead. The tool
-executes calls in the world (toolmock/offline.py) and plays the task's planned fault: a call that fails
-once, fails for a misspelt value, or fails every time.
+executes calls in the world (toolmock/offline.py); the task's planned fault is played by the ToolRole
+(roles/tool.py), whatever the tool's client.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 
 from autogen_core.models import AssistantMessage, LLMMessage, UserMessage
 from autogen_core.tools import Tool, ToolSchema
 
-from datamodel.behaviours import ToolFault
 from datamodel.tasks import CompositionalTask
 from roles.scripted import ScriptedChatCompletionClient
 from toolmock.offline import Executor, execute_request
@@ -56,45 +54,14 @@ class OfflineUserClient(ScriptedChatCompletionClient):
 class OfflineToolClient(ScriptedChatCompletionClient):
     """Executes the requested call with `executor` (toolmock/offline.py); failures become
     `{"error": <message>}` replies. `errors` are the exception types counted as a failed call; by
-    default any exception. `fault` is the task's planned failure: its function fails once (transient),
-    fails for the misspelt value (typo), or always fails (unavailable)."""
+    default any exception. A task's planned failure is the ToolRole's to play, as for any tool client."""
 
-    def __init__(
-        self,
-        executor: Executor,
-        errors: tuple[type[Exception], ...] = (Exception,),
-        fault: ToolFault | None = None,
-        faulty: str | None = None,
-    ) -> None:
+    def __init__(self, executor: Executor, errors: tuple[type[Exception], ...] = (Exception,)) -> None:
         super().__init__()
         self._executor = executor
         self._errors = errors
-        self._fault = fault
-        self._faulty = faulty  # the name of the function the fault hits
-        self._failed = 0
 
     def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> str:
         request = next((m for m in reversed(messages) if isinstance(m, UserMessage)), None)
         text = request.content if request is not None and isinstance(request.content, str) else None
-        failure = self._planned_failure(text)
-        if failure is not None:
-            self._failed += 1
-            return json.dumps({"error": failure}, ensure_ascii=False)
         return execute_request(self._executor, text, self._errors)
-
-    def _planned_failure(self, request: str | None) -> str | None:
-        fault = self._fault
-        if fault is None or request is None:
-            return None
-        try:
-            call = json.loads(request)
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(call, dict) or call.get("name") != self._faulty:
-            return None
-        if fault.kind == "typo":
-            arguments = call.get("arguments") or {}
-            return fault.message if fault.argument and arguments.get(fault.argument) == fault.typo else None
-        if fault.kind == "transient":
-            return fault.message if self._failed == 0 else None
-        return fault.message

@@ -4,6 +4,10 @@ Arguments are checked against the spec's JSON Schema before the client is asked,
 or invalid arguments become an error result without a model call; the client's reply must be a JSON
 object that fits the spec's `responses`. Calls of one turn are independent, so they run concurrently.
 
+A task's planned failure (a tool_error task's fault, toolmock/faults.py) is played here, for any client:
+the call gets the planned error without the client being asked, so an LLM tool fails exactly as the
+offline one does, and the verifier knows what it said.
+
 For an LLM simulator (`format_retries` > 0) a reply that is not JSON or does not fit `responses` is sent
 back with the problem and asked again; the last problem is recorded as the call's error. With `history`
 on, the simulator also sees the earlier calls of the conversation and their results, so the values it
@@ -31,10 +35,12 @@ from autogen_core.models import (
     UserMessage,
 )
 
+from datamodel.behaviours import ToolFault
 from datamodel.tasks import FunctionSpec
 from datamodel.trajectory import AssistantTurn, ToolCall, ToolResult, ToolTurn
 from roles.messages import ToolTurnMessage, turn_message, turn_of, usage_from
 from roles.prompts import tool_feedback, tool_history_block, tool_system_prompt
+from toolmock.faults import planned_failures
 from toolmock.validate import parse_tool_output, validate_arguments, validate_result
 
 __all__ = ["ToolRole"]
@@ -54,9 +60,14 @@ class ToolRole(BaseChatAgent):
         *,
         format_retries: int = 0,
         history: bool = False,
+        fault: ToolFault | None = None,
+        faulty: str | None = None,
     ) -> None:
         super().__init__(name, description="Executes (simulates) the functions the assistant calls.")
         self._client = client
+        self._fault = fault
+        self._faulty = faulty  # the function the fault hits
+        self._results: list[ToolResult] = []  # every result of the conversation so far
         self._format_retries = format_retries
         self._keep_history = history
         self._history: list[str] = []
@@ -79,15 +90,27 @@ class ToolRole(BaseChatAgent):
     def _error(self, call: ToolCall, error: str) -> tuple[ToolResult, RequestUsage]:
         return ToolResult(call_id=call.id, name=call.name, arguments=call.arguments, error=error), _NO_USAGE
 
-    async def _simulate(
-        self, call: ToolCall, cancellation_token: CancellationToken
-    ) -> tuple[ToolResult, RequestUsage]:
+    def _refused(self, call: ToolCall) -> str | None:
+        """Why the call cannot run at all (an unknown function, invalid arguments), or None."""
         spec = self._specs.get(call.name)
         if spec is None:
-            return self._error(call, f"unknown function {call.name!r}; offered: {', '.join(self._specs)}")
+            return f"unknown function {call.name!r}; offered: {', '.join(self._specs)}"
         reason = validate_arguments(spec, call.arguments)
-        if reason is not None:
-            return self._error(call, f"invalid arguments: {reason}")
+        return f"invalid arguments: {reason}" if reason is not None else None
+
+    def _planned(self, calls: Sequence[ToolCall]) -> list[str | None]:
+        """Each call's error: why it cannot run, else the planned failure it meets, else None."""
+        refused = [self._refused(call) for call in calls]
+        runnable = [call for call, why in zip(calls, refused, strict=True) if why is None]
+        failures = iter(planned_failures(self._fault, self._faulty, runnable, self._results))
+        return [why if why is not None else next(failures) for why in refused]
+
+    async def _simulate(
+        self, call: ToolCall, error: str | None, cancellation_token: CancellationToken
+    ) -> tuple[ToolResult, RequestUsage]:
+        if error is not None:
+            return self._error(call, error)
+        spec = self._specs[call.name]
         request = json.dumps({"name": call.name, "arguments": call.arguments}, ensure_ascii=False)
         messages: list[LLMMessage] = [self._system(spec), UserMessage(content=request, source=self.name)]
         prompt = completion = 0
@@ -113,15 +136,23 @@ class ToolRole(BaseChatAgent):
     async def on_messages(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> Response:
-        if self._keep_history:  # earlier results given with the task (a fork's prefix) stay consistent
-            own = (turn_of(m) for m in messages if m.source == self.name)
-            self._history.extend(_history_line(r) for t in own if isinstance(t, ToolTurn) for r in t.results)
+        # Its own turns come back only as given with the task (a fork's prefix): earlier results that
+        # later ones stay consistent with, and a planned failure that already happened.
+        own = [turn_of(m) for m in messages if m.source == self.name]
+        given = [r for t in own if isinstance(t, ToolTurn) for r in t.results]
+        self._results.extend(given)
+        if self._keep_history:
+            self._history.extend(_history_line(r) for r in given)
         turns = [turn_of(m) for m in messages if m.source != self.name]
         calls = next((t.tool_calls for t in reversed(turns) if isinstance(t, AssistantTurn)), [])
         if not calls:
             raise ValueError("the tool was asked to speak but the assistant's last turn has no calls")
         start = time.perf_counter()
-        outcomes = await asyncio.gather(*(self._simulate(c, cancellation_token) for c in calls))
+        planned = self._planned(calls)
+        outcomes = await asyncio.gather(
+            *(self._simulate(c, e, cancellation_token) for c, e in zip(calls, planned, strict=True))
+        )
+        self._results.extend(r for r, _ in outcomes)
         if self._keep_history:
             self._history.extend(_history_line(r) for r, _ in outcomes)
         latency = (time.perf_counter() - start) * 1000.0
@@ -134,6 +165,7 @@ class ToolRole(BaseChatAgent):
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
         self._history.clear()
+        self._results.clear()
 
 
 def _checked(spec: FunctionSpec, content: object) -> tuple[dict[str, Any] | None, str | None, bool]:

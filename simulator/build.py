@@ -34,7 +34,7 @@ def _scripted(
         return OfflineUserClient(task), "offline-user"
     if role == "assistant":
         return OfflineAssistantClient(task, parallel=parallel, policy=policy), f"offline-assistant-{policy}"
-    return OfflineToolClient(executor, fault=task.fault, faulty=task.faulty_function()), "offline-tool"
+    return OfflineToolClient(executor), "offline-tool"
 
 
 def offline_clients(

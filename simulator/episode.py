@@ -173,6 +173,8 @@ def _agents(task: CompositionalTask, clients: RoleClients, config: EpisodeConfig
         clients.tool_model,
         format_retries=clients.tool_retries,
         history=clients.tool_history,
+        fault=task.fault,
+        faulty=task.faulty_function(),
     )
     return {agent.name: agent for agent in (user, assistant, tool)}
 

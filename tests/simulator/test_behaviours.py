@@ -280,3 +280,38 @@ def whole_steps(task: CompositionalTask) -> list[ReferenceStep]:
     assert task.reference is not None
     own = [s for s in task.reference.steps if s.function]
     return own + [s for f in task.follow_ups for s in f.steps if s.function]
+
+
+def test_a_fork_after_a_transient_failure_does_not_fail_again(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    """The planned failure depends on the conversation, not on the tool's memory: re-simulated from the
+    assistant's retry, the call that already failed once succeeds."""
+    task = _first(tasks, Behaviour.TOOL_ERROR, kind="transient")
+    trajectory = _run(world, task)
+    failed = next(
+        i for i, t in enumerate(trajectory.turns) if t.role == "tool" and any(r.error for r in t.results)
+    )
+    prefix = trajectory.turns[: failed + 2]  # the failure and the assistant's retry
+    clients = offline_clients(task, world, parallel=True)
+    forked = asyncio.run(run_episode(task, clients, EpisodeConfig(parallel=True), prefix=prefix))
+    said = [t.model_dump(exclude={"usage"}) for t in trajectory.turns]
+    assert [t.model_dump(exclude={"usage"}) for t in forked.turns] == said
+    assert _check(task, forked, CheckName.ERROR_HANDLED).passed
+
+
+def test_any_tool_client_plays_the_planned_failure(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    """The ToolRole fails the planned call without asking its client, so an LLM tool fails as the offline
+    one does (here a client that would answer every call)."""
+    from roles.offline import OfflineToolClient
+
+    for kind in ("transient", "typo", "unavailable"):
+        task = _first(tasks, Behaviour.TOOL_ERROR, kind=kind)
+        clients = offline_clients(task, world, parallel=True)
+        clients.tool = OfflineToolClient(world)  # knows nothing of the fault
+        trajectory = asyncio.run(run_episode(task, clients, EpisodeConfig(parallel=True)))
+        errors = [r.error for t in trajectory.turns if t.role == "tool" for r in t.results if r.error]
+        assert task.fault is not None and errors[0] == task.fault.message, kind
+        assert _check(task, trajectory, CheckName.ERROR_HANDLED).passed, kind
