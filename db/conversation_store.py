@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from datamodel.checks import CheckResult, verdict
@@ -346,14 +346,24 @@ def iter_conversations(
     exclude_kinds: tuple[str, ...] = ("eval",),
     batch: int = 200,
 ) -> Iterator[StoredConversation]:
-    """Conversations by id, filtered in SQL (None means any), loaded `batch` at a time.
+    """Conversations in task order (run, then the task's position in it), filtered in SQL (None means
+    any), loaded `batch` at a time. Task order, not id order: ids follow the order in which episodes
+    finished, which parallel workers change from one run to the next, and an export of the same seed
+    and settings must be the same bytes.
 
     Filters: run, verdict status, the task's strategy, number of sub-tasks and depth (longest chain), and
     the assistant's model name. Without a run, runs of `exclude_kinds` are left out: an evaluation's
     conversations are measurements on held-out tasks, and must not slip into training data unasked.
-    Keyset pagination (id > last seen) keeps memory flat and holds no cursor open between batches.
+    Keyset pagination (the key > the last one seen) keeps memory flat and holds no cursor open between
+    batches.
     """
-    query = select(Conversation).order_by(Conversation.id).limit(batch)
+    key = (Conversation.run_id, TaskRow.idx, Conversation.id)
+    query = (
+        select(Conversation, TaskRow.idx)
+        .join(TaskRow, TaskRow.id == Conversation.task_id)
+        .order_by(*key)
+        .limit(batch)
+    )
     equal: list[tuple[Any, Any]] = [
         (Conversation.run_id, run_id),
         (Conversation.status, status),
@@ -362,17 +372,17 @@ def iter_conversations(
         (TaskRow.n_subtasks, n_subtasks),
         (TaskRow.depth, depth),
     ]
-    if strategy is not None or n_subtasks is not None or depth is not None:
-        query = query.join(TaskRow, TaskRow.id == Conversation.task_id)
     for column, value in equal:
         if value is not None:
             query = query.where(column == value)
     if run_id is None and exclude_kinds:
         query = query.where(Conversation.run_id.not_in(select(Run.id).where(Run.kind.in_(exclude_kinds))))
-    last_id = 0
+    last: tuple[int, int, int] | None = None
     while True:
-        rows = session.scalars(query.where(Conversation.id > last_id)).all()
+        page = query if last is None else query.where(tuple_(*key) > tuple_(*last))
+        rows = session.execute(page).all()
         if not rows:
             return
-        yield from load_conversations(session, rows)
-        last_id = rows[-1].id
+        yield from load_conversations(session, [row[0] for row in rows])
+        conversation, idx = rows[-1]
+        last = (conversation.run_id, idx, conversation.id)

@@ -202,6 +202,31 @@ def test_iter_conversations_filters_and_batches(sessions: sessionmaker[Session],
         assert rejected.task_id == task_ids[2] and rejected.rejected_by == "answer_correct"
 
 
+def test_conversations_come_in_task_order_whatever_order_they_finished(
+    sessions: sessionmaker[Session], samples: ModuleType
+) -> None:
+    """Parallel workers store episodes as they finish; reading (and so every export) follows the tasks,
+    so the same seed and settings give the same file."""
+    with sessions.begin() as session:
+        first, first_tasks = _run_with_tasks(session, samples, 5)
+        second, second_tasks = _run_with_tasks(session, samples, 2)
+        finished = [(second, second_tasks[1]), *((first, t) for t in (4, 0, 3, 1, 2))]
+        finished.insert(3, (second, second_tasks[0]))
+        for run_id, task in finished:
+            task_id = task if run_id == second else first_tasks[task]
+            store.add_conversation(
+                session,
+                run_id=run_id,
+                task_id=task_id,
+                trajectory=samples.sample_trajectory(),
+                checks=samples.all_passed(),
+                models=MODELS,
+            )
+    with sessions() as session:
+        read = [(c.run_id, c.task_id) for c in store.iter_conversations(session, batch=2)]
+    assert read == [(first, t) for t in first_tasks] + [(second, t) for t in second_tasks]
+
+
 def test_overview_view(sessions: sessionmaker[Session], samples: ModuleType) -> None:
     with sessions.begin() as session:
         run_id, task_ids = _run_with_tasks(session, samples, 2)
