@@ -93,7 +93,7 @@ class FollowUp(BaseModel):
 class ToolFault(BaseModel):
     """Tool error: how one call fails, and what the assistant should do about it."""
 
-    step: int = Field(ge=0, description="The reference step whose call fails.")
+    step: int = Field(ge=0, description="The sub-task whose call fails.")
     kind: Literal["transient", "typo", "unavailable"] = Field(
         description="transient: fails once, then works; typo: the request misspells a value and the error "
         "suggests the right one; unavailable: fails every time."

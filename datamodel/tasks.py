@@ -240,9 +240,13 @@ class CompositionalTask(BaseModel):
         return max(longest.values())
 
     def faulty_function(self) -> str | None:
-        """The function whose call the task plans to fail (tool_error), if any."""
-        if self.fault is None or self.reference is None:
+        """The function whose call the task plans to fail (tool_error), if any: the reference step's, or
+        for a task without ground truth the first function of the sub-task."""
+        if self.fault is None:
             return None
+        if self.reference is None:
+            sub = next((s for s in self.subtasks if s.index == self.fault.step), None)
+            return sub.functions[0] if sub is not None and sub.functions else None
         return next((s.function for s in self.reference.steps if s.subtask == self.fault.step), None)
 
     def function(self, name: str) -> FunctionSpec | None:

@@ -27,6 +27,7 @@ from importlib import metadata
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from composition.composed_behaviours import with_composed_behaviours
 from composition.seeds import load_seeds
 from datamodel.checks import verdict
 from datamodel.run_config import EXECUTION_FIELDS, GenerateConfig, read_run_config
@@ -160,9 +161,10 @@ def _add_llm_tasks(
                 f"stored is kept: fix the cause and continue with button generate --resume {run_id}"
             ) from exc
         raise
+    tasks = with_composed_behaviours(tasks[: config.n], config.mix, config.seed)
     with sessions.begin() as session:
         done = store.task_count(session, run_id)  # a resumed run stored some already
-        store.add_tasks(session, run_id, tasks[done : config.n], start_idx=done)
+        store.add_tasks(session, run_id, tasks[done:], start_idx=done)
         stored = store.task_count(session, run_id)
         if stored == 0:
             store.set_run_status(session, run_id, "interrupted")

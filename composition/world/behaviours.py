@@ -30,7 +30,14 @@ from datamodel.tasks import CompositionalTask, Strategy, SubTask
 if TYPE_CHECKING:
     from composition.world.offline import OfflineWorld
 
-__all__ = ["draw_behaviour", "look_alikes_of", "with_behaviour"]
+__all__ = [
+    "DOWN_MESSAGES",
+    "GENERIC_NAME_WORDS",
+    "TRANSIENT_MESSAGES",
+    "draw_behaviour",
+    "look_alikes_of",
+    "with_behaviour",
+]
 
 # Values a person may leave out and give when asked: names and titles, not numbers or dates.
 _NAMED = ("_name", "_title", "city", "country")
@@ -41,14 +48,15 @@ _VAGUE = (
     "a {noun} a friend told me about",
     "a {noun} I want to check",
 )
-_TRANSIENT = (
+# What a failing service says: once (transient) and for good (down, by domain).
+TRANSIENT_MESSAGES = (
     "Service temporarily unavailable (HTTP 503). Please retry.",
     "The request timed out. Try again.",
     "Rate limit exceeded (HTTP 429); retry in a moment.",
     "Upstream connection reset. Please try the request again.",
     "Temporary internal error. Retrying usually helps.",
 )
-_DOWN = (
+DOWN_MESSAGES = (
     "The {domain} service is down for maintenance.",
     "The {domain} data provider is unreachable right now.",
     "Service unavailable: the {domain} backend is offline.",
@@ -58,7 +66,7 @@ _DOWN = (
 
 
 # Words of a function name that say nothing of what it is about.
-_GENERIC = {"get", "list", "find", "search", "by", "info", "details", "in", "of"}
+GENERIC_NAME_WORDS = frozenset({"get", "list", "find", "search", "by", "info", "details", "in", "of"})
 
 
 def draw_behaviour(mix: BehaviourMix, rng: random.Random) -> tuple[Behaviour, bool]:
@@ -73,14 +81,14 @@ def look_alikes_of(world: OfflineWorld, name: str) -> list[str]:
     fn = world.world_functions[name]
     inputs = sorted(p.stype for p in fn.inputs)
     outputs = {p.key for p in fn.outputs}
-    words = set(name.split("_")) - _GENERIC
+    words = set(name.split("_")) - GENERIC_NAME_WORDS
     return [
         other.name
         for other in world.world_functions.values()
         if other.name != name
         and sorted(p.stype for p in other.inputs) == inputs
         and not outputs & {p.key for p in other.outputs}  # another job: none of the same fields
-        and words & (set(other.name.split("_")) - _GENERIC)
+        and words & (set(other.name.split("_")) - GENERIC_NAME_WORDS)
     ]
 
 
@@ -312,9 +320,11 @@ def _tool_error(
     node = steps.nodes[index]
     assert isinstance(node, Call)
     if rng.random() < 0.6:
-        fault = ToolFault(step=index, kind="transient", message=rng.choice(_TRANSIENT), expected="retry")
+        fault = ToolFault(
+            step=index, kind="transient", message=rng.choice(TRANSIENT_MESSAGES), expected="retry"
+        )
     else:
-        message = rng.choice(_DOWN).format(domain=node.fn.domain)
+        message = rng.choice(DOWN_MESSAGES).format(domain=node.fn.domain)
         fault = ToolFault(step=index, kind="unavailable", message=message, expected="report")
     return task.model_copy(update={"behaviour": Behaviour.TOOL_ERROR, "fault": fault})
 

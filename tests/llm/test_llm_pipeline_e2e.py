@@ -171,3 +171,31 @@ def test_bad_seed_file_is_one_line_and_makes_no_run(tmp_path: Path) -> None:
     assert result.exit_code != 0 and f"{seeds}:1: not valid JSON" in result.output
     assert "Traceback" not in result.output
     assert not db.exists() or rows(db, "SELECT COUNT(*) FROM runs") == [(0,)]
+
+
+def test_llm_made_tasks_take_the_behaviours_that_need_no_ground_truth(
+    tmp_path: Path, pipeline_server: OpenAIServer
+) -> None:
+    """--mix reaches LLM-composed tasks: failing calls played by the Tool role whatever model simulates
+    it, and checked by the same layer; clarify and follow-up need ground truth and stay plain. (The
+    script's tasks all offer a `lookup_details`, so none can be made unanswerable by another's functions:
+    tests/composition/test_composed_behaviours.py covers that.)"""
+    db = tmp_path / "run.db"
+    mix = "clarify=0.2,follow_up=0.2,irrelevant=0,tool_error=0.6,look_alike=0"
+    button(*llm_args(db, pipeline_server, "--mix", mix))
+    behaviours = dict(rows(db, "SELECT behaviour, COUNT(*) FROM tasks GROUP BY behaviour"))
+    assert set(behaviours) == {"plain", "tool_error"}, behaviours
+    planned = """SELECT t.behaviour_detail, k.id FROM tasks t JOIN conversations k ON k.task_id = t.id
+        WHERE t.behaviour = 'tool_error'"""
+    for detail, conversation in rows(db, planned):
+        fault = json.loads(detail)["fault"]
+        errors = rows(
+            db, f"SELECT name, error FROM tool_calls WHERE conversation_id = {conversation} ORDER BY idx"
+        )
+        assert errors[0] == ("lookup_details", fault["message"])
+        if fault["kind"] == "transient":  # fails once, then works
+            assert all(error is None for _name, error in errors[1:])
+        check = (
+            f"SELECT applicable FROM checks WHERE conversation_id = {conversation} AND name = 'error_handled'"
+        )
+        assert rows(db, check) == [(1,)]
