@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -38,11 +39,36 @@ __all__ = [
     "counting_bar",
     "err_console",
     "fail",
+    "open_reader",
     "open_store",
     "print_table",
 ]
 
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (a value that is not a number, an unknown option or command) as one `error:` line,
+    like every other error of the CLI, instead of a boxed usage block."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.pop("standalone_mode", True):
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:
+            ctx = getattr(exc, "ctx", None)
+            if ctx is None or type(exc).__name__ == "NoArgsIsHelpError":  # `button` alone: its help
+                return super().main(*args, **kwargs)
+            line = f"{ctx.command_path}: {exc.format_message()} (see {ctx.command_path} --help)"
+            err_console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+            raise SystemExit(exc.exit_code) from None
+        except typer.Abort:  # end of input at a prompt
+            err_console.print("Aborted.")
+            raise SystemExit(1) from None
+        raise SystemExit(result if isinstance(result, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="button",
     help="Compositional multi-turn function-calling data: generate, verify, store, query and export.",
     no_args_is_help=True,
@@ -123,6 +149,16 @@ def open_store(url: str) -> sessionmaker[Session]:
 
     engine = make_engine(url)
     ensure_schema(engine)
+    return session_factory(engine)
+
+
+def open_reader(url: str) -> sessionmaker[Session]:
+    """Sessions for a command that only reads: the database must exist with its schema at head; nothing
+    is created or migrated (a mistyped path is an error, not a new empty database)."""
+    from db.engine import make_engine, require_schema, session_factory
+
+    engine = make_engine(url, create=False)
+    require_schema(engine)
     return session_factory(engine)
 
 

@@ -18,6 +18,7 @@ from cli.app import (
     counting_bar,
     err_console,
     fail,
+    open_reader,
     open_store,
     print_comparison,
     print_table,
@@ -185,7 +186,7 @@ def evals(
     db: Annotated[str, typer.Option(help="Database URL (SQLite or postgresql+psycopg).")] = DEFAULT_DB_URL,
 ) -> None:
     """List stored evaluations, or compare some: table, JSON report, bar chart."""
-    sessions = open_store(db)
+    sessions = open_reader(db)
     if not ids:
         with sessions() as session:
             print_table(_eval_list(session, limit), box=box.SIMPLE_HEAD, pad_edge=False)

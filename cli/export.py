@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from cli.app import PASS_THROUGH, app, cli_errors, console, fail, open_store
+from cli.app import PASS_THROUGH, app, cli_errors, console, fail, open_reader
 
 if TYPE_CHECKING:
     from training.export import ExportResult
@@ -37,7 +37,7 @@ def export(ctx: typer.Context) -> None:
         ExportCommand, ctx.args, prog="button export", shortcuts={"include-rejected": "all"}
     )
     config, db = command.export_config(), command.db
-    sessions = open_store(db)
+    sessions = open_reader(db)
     progress = Progress(
         SpinnerColumn(), TextColumn("exporting"), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )

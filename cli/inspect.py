@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app, cli_errors, console, fail, open_store, print_table
+from cli.app import app, cli_errors, console, fail, open_reader, print_table
 from db import DEFAULT_DB_URL
 from db.errors import masked_url
 
@@ -24,7 +24,7 @@ def stats(
     from db import store
     from db.reports import behaviour_mix, call_figures, outcome_counts, run_list, task_mix
 
-    sessions = open_store(db)
+    sessions = open_reader(db)
     with sessions() as session:
         if run is not None and store.get_run(session, run) is None:
             where = masked_url(db)
@@ -47,7 +47,7 @@ def show(
     from cli.render import conversation_renderables
     from db import store
 
-    sessions = open_store(db)
+    sessions = open_reader(db)
     with sessions() as session:
         try:
             conv = store.load_conversation(session, conversation_id)

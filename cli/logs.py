@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from cli.app import app, cli_errors, console, fail, open_store
+from cli.app import app, cli_errors, console, fail, open_reader
 from db import DEFAULT_DB_URL
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def logs(
     wanted = LogFilter(
         limit=count or 1_000_000_000, status=status, run_id=run, assistant_model=model, text=query
     )
-    sessions = open_store(db)
+    sessions = open_reader(db)
     with sessions() as session:
         rows = recent_conversations(session, wanted)
         if as_json:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.app import PASS_THROUGH, app, cli_errors, console, fail, open_store
+from cli.app import PASS_THROUGH, app, cli_errors, console, fail, open_reader
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -47,7 +47,7 @@ def replay(ctx: typer.Context) -> None:
     command = parse_command(ReplayCommand, ctx.args, prog="button replay")
     change, db, plain, fork_at = command.change(), command.db, command.plain, command.fork_at
     conversation_id = command.conversation_id
-    sessions = open_store(db)
+    sessions = open_reader(db)
     target = conversation_id
     if fork_at is not None:
         target = _fork(sessions, conversation_id, fork_at, change)

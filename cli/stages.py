@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import app, cli_errors, console, fail, open_store, print_table
+from cli.app import app, cli_errors, console, fail, open_reader, print_table
 from db import DEFAULT_DB_URL
 
 __all__ = ["stages"]
@@ -26,7 +26,7 @@ def stages(
     from db import store
     from db.reports import Table
 
-    sessions = open_store(db)
+    sessions = open_reader(db)
     with sessions() as session:
         if run is not None and store.get_run(session, run) is None:
             raise fail(f"no run with id {run}; see `button stats` for the runs")

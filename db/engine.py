@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from db.errors import DatabaseError, ReadOnlyError, first_line, masked_url
-from db.migrations import alembic_config, current_revision, downgrade, ensure_schema, head_revision, migrate
+from db.migrations import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    head_revision,
+    migrate,
+    require_schema,
+)
 
 __all__ = [  # the migration API is re-exported: callers open an engine and migrate it from one place
     "SUPPORTED_BACKENDS",
@@ -31,6 +39,7 @@ __all__ = [  # the migration API is re-exported: callers open an engine and migr
     "make_engine",
     "migrate",
     "parse_url",
+    "require_schema",
     "session_factory",
 ]
 
@@ -67,12 +76,18 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def _sqlite_engine(parsed: URL) -> Engine:
+def _sqlite_engine(parsed: URL, create: bool) -> Engine:
     """A SQLite engine: WAL, synchronous=NORMAL, foreign keys on, 30 s busy timeout, real transactions."""
     database = parsed.database or ""
     in_memory = database in ("", ":memory:")
     if not in_memory and not database.startswith("file:"):
-        folder = Path(database).expanduser().resolve().parent
+        path = Path(database).expanduser()
+        if not create and not path.is_file():
+            raise DatabaseError(
+                f"no database at {database!r}: check --db (button generate creates one, this command "
+                "only reads)"
+            )
+        folder = path.resolve().parent
         if not folder.is_dir():
             raise DatabaseError(
                 f"the folder of the SQLite database {database!r} does not exist ({folder}); "
@@ -118,12 +133,14 @@ def _postgresql_engine(parsed: URL) -> Engine:
     return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
 
 
-def make_engine(url: str) -> Engine:
-    """Build an engine for `url` and connect once, so a bad URL fails here with a clear message."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """Build an engine for `url` and connect once, so a bad URL fails here with a clear message.
+    `create=False` (commands that only read) refuses a SQLite file that does not exist instead of
+    creating an empty one."""
     parsed = parse_url(url)
     try:
         sqlite = parsed.get_backend_name() == "sqlite"
-        engine = _sqlite_engine(parsed) if sqlite else _postgresql_engine(parsed)
+        engine = _sqlite_engine(parsed, create) if sqlite else _postgresql_engine(parsed)
     except ImportError as exc:
         raise DatabaseError(
             f"the database driver for {masked_url(parsed)!r} is not installed "

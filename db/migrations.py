@@ -27,6 +27,7 @@ __all__ = [
     "ensure_schema",
     "head_revision",
     "migrate",
+    "require_schema",
 ]
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
@@ -54,7 +55,15 @@ def head_revision() -> str:
 
 
 def _revision_of(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    heads = MigrationContext.configure(connection).get_current_heads()
+    if len(heads) > 1:
+        raise DatabaseError(
+            f"the schema version table of {masked_url(connection.engine.url)} holds {len(heads)} revisions "
+            f"({', '.join(sorted(heads))}) where it should hold one: it was edited by hand or by another "
+            "tool; delete the rows that are not the schema's (button sql cannot write: use the database's "
+            "own shell, e.g. DELETE FROM alembic_version WHERE version_num = '...')"
+        )
+    return heads[0] if heads else None
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -121,3 +130,20 @@ def ensure_schema(engine: Engine) -> None:
     _check_known(engine, current)
     if current != head_revision():
         migrate(engine, "head")
+
+
+def require_schema(engine: Engine) -> None:
+    """For commands that only read: the schema must be there and at head; create and migrate nothing."""
+    current = current_revision(engine)
+    where = masked_url(engine.url)
+    if current is None:
+        raise DatabaseError(
+            f"{where} has no button-sim schema (an empty or another application's database): check --db"
+        )
+    _check_known(engine, current)
+    head = head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"the schema of {where} is at revision {current}, older than this button-sim's ({head}); "
+            f"this command only reads: upgrade it first with button db upgrade --db {where}"
+        )

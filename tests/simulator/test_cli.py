@@ -153,6 +153,11 @@ def test_sql_formats_and_refuses_writes(generated: str) -> None:
             ["eval", "--model", "offline", "--from-run", "1", "--mix", "clarify=0.2"],
             "--mix draws offline-world",
         ),
+        (["generate", "--n", "abc"], "invalid --n"),
+        (["show", "abc"], "button show: Invalid value for 'conversation_id'"),
+        (["show", "-1"], "button show: No such option: -1"),
+        (["stats", "--bogus"], "button stats: No such option: --bogus"),
+        (["nosuchcommand"], "No such command 'nosuchcommand'"),
     ],
 )
 def test_bad_input_gets_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
