@@ -122,7 +122,9 @@ class ReplayCommand(ForkChange):
 
     conversation_id: CliPositionalArg[int] = Field(description="Conversation id (see `button logs`).")
     db: str = Field(default=DEFAULT_DB_URL, description="Database URL.")
-    plain: bool = Field(default=False, description="Print the whole conversation; no TUI.")
+    plain: bool = Field(
+        default=False, description="Print the whole conversation; no TUI (also when not in a terminal)."
+    )
     fork_at: int | None = Field(default=None, description="Re-simulate from turn K.")
 
     def change(self) -> ForkChange:

@@ -1,7 +1,9 @@
-"""`button replay ID`: the interactive replay app, `--plain` for scripts, `--fork-at K` to fork."""
+"""`button replay ID`: the interactive replay app in a terminal, the plain view with `--plain` or when
+stdin or stdout is not a terminal (a pipe, a script), `--fork-at K` to fork."""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -60,7 +62,7 @@ def replay(ctx: typer.Context) -> None:
             conv = store.load_conversation(session, target)
         except LookupError:
             raise fail(f"conversation {target} does not exist in {db}") from None
-    if plain:
+    if plain or not (sys.stdin.isatty() and sys.stdout.isatty()):  # piped or scripted: the plain view
         for renderable in conversation_renderables(conv):
             console.print(renderable)
         return

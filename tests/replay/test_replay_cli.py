@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 from typer.testing import CliRunner
@@ -24,6 +27,21 @@ def test_plain_prints_task_turns_and_checks(generated: str) -> None:
         assert text in out
     code, out = button("replay", "999", "--plain", "--db", generated)
     assert code == 1 and "conversation 999 does not exist" in out
+
+
+def test_replay_into_a_pipe_prints_the_plain_view(generated: str) -> None:
+    """A real process whose stdout is a pipe: the plain view, not the full-screen app waiting for keys."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "replay", "1", "--db", generated],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "80"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "conversation 1" in done.stdout and "answer_correct" in done.stdout
 
 
 def test_fork_at_stores_a_sequential_branch(db_copy: str, parallel_id: int, scalar: Scalar) -> None:
