@@ -23,6 +23,9 @@ from cli.app import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cli.commands import GenerateCommand
     from datamodel.run_config import GenerateConfig
     from simulator.generate import GenerateResult
 
@@ -52,6 +55,8 @@ def generate(ctx: typer.Context) -> None:
             "the offline tool runs only world functions)"
         )
     sessions = open_store(db)
+    if command.resume is not None:
+        _check_resume(sessions, command)
     if config.source == "llm" and command.resume is None:
         seeds = config.bottom_up.seeds or "the shipped examples"
         console.print(
@@ -90,6 +95,36 @@ def generate(ctx: typer.Context) -> None:
             ledger_table(result.progress.ledger, result.config.llm.price_in, result.config.llm.price_out)
         )
     _closing_line(result, db)
+
+
+def _check_resume(sessions: sessionmaker[Session], command: GenerateCommand) -> None:
+    """Before any work: the run can be resumed (else one line why), and each flag given that would
+    change its data is named as ignored (a resumed run keeps the settings it was started with)."""
+    from pydantic import BaseModel
+
+    from datamodel.run_config import EXECUTION_FIELDS
+    from simulator.batch import RunError, resumable_config
+
+    assert command.resume is not None
+    with sessions() as session:
+        try:
+            stored = resumable_config(session, command.resume)
+        except RunError as exc:
+            raise fail(str(exc)) from None
+    changed = []
+    for name in sorted(command.model_fields_set - {"db", "resume", "config", "kind"} - EXECUTION_FIELDS):
+        mine, theirs = getattr(command, name), getattr(stored, name)
+        if mine != theirs:
+            flag = "--" + name.replace("_", "-")
+            changed.append(flag if isinstance(mine, BaseModel) else f"{flag} {mine} (stored: {theirs})")
+    if changed:
+        err_console.print(
+            f"[yellow]note:[/yellow] run {command.resume} resumes with the settings it was started with; "
+            f"ignored: {', '.join(changed)} (only --workers, --concurrency and the endpoint settings change "
+            "on resume)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _announce(run_id: int, config: GenerateConfig, db: str) -> None:

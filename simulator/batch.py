@@ -48,6 +48,7 @@ __all__ = [
     "WorkerError",
     "offline_world",
     "prepare_run",
+    "resumable_config",
     "simulate_chunk",
     "simulate_pending",
     "store_episode",
@@ -175,17 +176,28 @@ def _add_llm_tasks(
         )
 
 
+def resumable_config(session: Session, run_id: int) -> GenerateConfig:
+    """The stored settings of a generate run that can be resumed; RunError says why one cannot."""
+    run = store.get_run(session, run_id)
+    if run is None:
+        raise RunError(f"run {run_id} does not exist in this database; `button stats` lists the runs")
+    if run.kind != "generate":
+        raise RunError(f"run {run_id} is a {run.kind!r} run; only generate runs can be resumed")
+    if run.status == "finished":
+        raise RunError(
+            f"run {run_id} is finished: every one of its tasks has its conversation; nothing to resume "
+            "(a new run: leave out --resume)"
+        )
+    stored = read_run_config(run.config)
+    assert isinstance(stored, GenerateConfig)  # the kind column and the config's kind agree
+    return stored
+
+
 def _reopen(
     sessions: sessionmaker[Session], config: GenerateConfig, run_id: int
 ) -> tuple[int, GenerateConfig]:
     with sessions.begin() as session:
-        run = store.get_run(session, run_id)
-        if run is None:
-            raise RunError(f"run {run_id} does not exist in this database; `button stats` lists the runs")
-        if run.kind != "generate":
-            raise RunError(f"run {run_id} is a {run.kind!r} run; only generate runs can be resumed")
-        stored = read_run_config(run.config)
-        assert isinstance(stored, GenerateConfig)  # the kind column and the config's kind agree
+        stored = resumable_config(session, run_id)
         resumed = stored.model_copy(update={name: getattr(config, name) for name in EXECUTION_FIELDS})
         store.set_run_status(session, run_id, "running")
     return run_id, resumed

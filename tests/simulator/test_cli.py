@@ -183,3 +183,17 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
 def test_resume_of_unknown_run_is_refused(tmp_path: Path) -> None:
     code, out = button("generate", "--resume", "77", "--db", f"sqlite:///{tmp_path / 'r.db'}")
     assert code == 1 and "run 77 does not exist" in out
+
+
+def test_resume_names_the_flags_it_ignores_and_refuses_a_finished_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert button("generate", "--n", "4", "--seed", "5", "--workers", "0", "--db", url)[0] == 0
+    code, out = button("generate", "--resume", "1", "--n", "9", "--db", url)
+    assert code == 1 and "run 1 is finished" in out and len(out.strip().splitlines()) == 1, out
+    with sqlite3.connect(tmp_path / "r.db") as con:  # as a Ctrl-C leaves it
+        con.execute("UPDATE runs SET status = 'interrupted'")
+    code, out = button("generate", "--resume", "1", "--n", "9", "--seed", "5", "--workers", "0", "--db", url)
+    assert code == 0, out
+    assert "ignored: --n 9 (stored: 4)" in out and "--seed" not in out.split("ignored:")[1].split("\n")[0]
+    code, out = button("generate", "--resume", "1", "--workers", "0", "--db", url)
+    assert "ignored" not in out
