@@ -54,9 +54,14 @@ class GenerateCommand(GenerateConfig):
     config: Path | None = Field(
         default=None, description="YAML file with any of these settings (docs/cli.md)."
     )
+    repeat: bool = Field(
+        default=False,
+        description="Store the tasks of a run with the same settings again (to sample LLM roles anew); "
+        "without it such a run is refused.",
+    )
 
     def run_config(self) -> GenerateConfig:
-        return GenerateConfig.model_validate(self.model_dump(exclude={"db", "resume", "config"}))
+        return GenerateConfig.model_validate(self.model_dump(exclude={"db", "resume", "config", "repeat"}))
 
 
 def read_generate(args: list[str]) -> GenerateCommand:

@@ -21,6 +21,12 @@ def _report(result: ExportResult, fmt: str) -> None:
         console.print(
             f"wrote {count} conversation(s) in {fmt} format to {path} (+ .manifest.json)", soft_wrap=True
         )
+    if result.stats.duplicates_skipped:
+        console.print(
+            f"skipped {result.stats.duplicates_skipped} conversation(s) whose record repeats one already "
+            "written (--duplicates keeps them)",
+            soft_wrap=True,
+        )
     if result.hub_dir is not None:
         console.print(f"saved the Hugging Face dataset (with README.md) to {result.hub_dir}", soft_wrap=True)
 

@@ -57,6 +57,8 @@ def generate(ctx: typer.Context) -> None:
     sessions = open_store(db)
     if command.resume is not None:
         _check_resume(sessions, command)
+    elif not command.repeat:
+        _check_not_a_repeat(sessions, config)
     if config.source == "llm" and command.resume is None:
         seeds = config.bottom_up.seeds or "the shipped examples"
         console.print(
@@ -75,7 +77,9 @@ def generate(ctx: typer.Context) -> None:
             _announce(run_id, ran, db)
 
         try:
-            result = generate_run(sessions, config, command.resume, on_start=announce, on_progress=show)
+            result = generate_run(
+                sessions, config, command.resume, on_start=announce, on_progress=show, repeat=command.repeat
+            )
         except GenerateError as exc:
             bar.stop()
             raise fail(exc.message(db)) from None
@@ -112,7 +116,8 @@ def _check_resume(sessions: sessionmaker[Session], command: GenerateCommand) -> 
         except RunError as exc:
             raise fail(str(exc)) from None
     changed = []
-    for name in sorted(command.model_fields_set - {"db", "resume", "config", "kind"} - EXECUTION_FIELDS):
+    given = command.model_fields_set - {"db", "resume", "config", "kind", "repeat"} - EXECUTION_FIELDS
+    for name in sorted(given):
         mine, theirs = getattr(command, name), getattr(stored, name)
         if mine != theirs:
             flag = "--" + name.replace("_", "-")
@@ -125,6 +130,17 @@ def _check_resume(sessions: sessionmaker[Session], command: GenerateCommand) -> 
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _check_not_a_repeat(sessions: sessionmaker[Session], config: GenerateConfig) -> None:
+    """Before any work: a new run must not store again what a stored run with its settings holds."""
+    from simulator.batch import RunError, check_not_a_repeat
+
+    with sessions() as session:
+        try:
+            check_not_a_repeat(session, config)
+        except RunError as exc:
+            raise fail(str(exc)) from None
 
 
 def _announce(run_id: int, config: GenerateConfig, db: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from db.bottomup_store import *  # noqa: F403  (re-exported: seeds and stage items of bottom-up runs)
@@ -44,6 +44,7 @@ __all__ = [
     "load_task",
     "load_tasks",
     "pending_tasks",
+    "runs_of_kind",
     "set_run_status",
     "spec_hash",
     "task_count",
@@ -82,6 +83,11 @@ def create_run(
 def get_run(session: Session, run_id: int) -> Run | None:
     """The run with this id, or None."""
     return session.get(Run, run_id)
+
+
+def runs_of_kind(session: Session, kind: str) -> list[Run]:
+    """Every run of one kind, oldest first."""
+    return list(session.scalars(select(Run).where(Run.kind == kind).order_by(Run.id)))
 
 
 def set_run_status(session: Session, run_id: int, status: str) -> None:

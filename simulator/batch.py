@@ -48,6 +48,7 @@ __all__ = [
     "WorkerError",
     "offline_world",
     "prepare_run",
+    "check_not_a_repeat",
     "resumable_config",
     "simulate_chunk",
     "simulate_pending",
@@ -107,17 +108,22 @@ def prepare_run(
     resume_run_id: int | None = None,
     *,
     ledger: TokenLedger | None = None,
+    repeat: bool = False,
 ) -> tuple[int, GenerateConfig]:
     """Create the run (or reopen one to resume) and store every task it lacks.
 
     World tasks are stored one chunk per transaction. LLM tasks come from the bottom-up stages, whose
-    requests are recorded in `ledger` (the invocation's, shared with the simulation phase).
+    requests are recorded in `ledger` (the invocation's, shared with the simulation phase). A new run
+    with the settings of a run already stored would store the same tasks again: RunError, unless
+    `repeat` asks for it (sampling LLM roles again over the same tasks).
     """
     if resume_run_id is None:
         if config.source == "llm":
             load_seeds(config.bottom_up.seeds, config.bottom_up.max_seeds)  # a bad file makes no run
             check_prompt_versions(config.bottom_up)  # nor does a prompt version that does not exist
         with sessions.begin() as session:
+            if not repeat:
+                check_not_a_repeat(session, config)
             run_id = store.create_run(
                 session,
                 kind="generate",
@@ -133,6 +139,28 @@ def prepare_run(
     else:
         _add_world_tasks(sessions, run_id, config)
     return run_id, config
+
+
+# Settings that do not change which tasks and conversations a run makes: how many (a run of the same
+# settings with another n makes the same first tasks) and how fast.
+_NOT_DATA = frozenset({"n", *EXECUTION_FIELDS})
+
+
+def check_not_a_repeat(session: Session, config: GenerateConfig) -> None:
+    """RunError when a stored generate run has every data-deciding setting of `config`."""
+    mine = config.model_dump(mode="json", exclude=set(_NOT_DATA))
+    for run in store.runs_of_kind(session, "generate"):
+        stored = read_run_config(run.config)
+        if not isinstance(stored, GenerateConfig):
+            continue
+        if stored.model_dump(mode="json", exclude=set(_NOT_DATA)) != mine:
+            continue
+        way = f"finish it with --resume {run.id}, " if run.status != "finished" else ""
+        raise RunError(
+            f"run {run.id} in this database has these settings (seed {config.seed}, {stored.n} tasks): "
+            f"this run would store its first {min(stored.n, config.n)} tasks and conversations again; "
+            f"{way}use another --seed or --db, or add --repeat to store them again on purpose"
+        )
 
 
 def _add_world_tasks(sessions: sessionmaker[Session], run_id: int, config: GenerateConfig) -> None:

@@ -57,15 +57,17 @@ def generate_run(
     on_start: Callable[[int, GenerateConfig], None] = lambda _id, _config: None,
     on_progress: Callable[[BatchProgress], None] = lambda _: None,
     ledger: TokenLedger | None = None,
+    repeat: bool = False,
 ) -> GenerateResult:
     """Run `config` (or resume run `resume` with its stored settings and this config's execution ones).
+    A new run with a stored run's settings is refused unless `repeat` (see `prepare_run`).
 
     One ledger covers both phases (bottom-up stages and simulation), so one budget does too. `on_start`
     is called once the run and its tasks are stored, `on_progress` after every stored conversation.
     """
     ledger = ledger if ledger is not None else TokenLedger()
     try:
-        run_id, config = prepare_run(sessions, config, resume, ledger=ledger)
+        run_id, config = prepare_run(sessions, config, resume, ledger=ledger, repeat=repeat)
     except (RunError, SeedFormatError, PromptError, ClientSetupError) as exc:
         raise GenerateError(str(exc)) from exc
     except KeyboardInterrupt:

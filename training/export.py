@@ -7,6 +7,8 @@ Files are written beside their targets and moved into place only when the whole 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -72,13 +74,20 @@ def _write_files(
             split: stack.enter_context(RecordSink(path, split))
             for split, path in split_paths(config.out, config.val_fraction).items()
         }
+        written: set[bytes] = set()  # digests of the records written: the same content goes in once
         with sessions() as session:
             for conversation in store.iter_conversations(session, **config.store_filters()):
+                record = render(conversation)
+                if not config.duplicates:
+                    digest = hashlib.sha256(json.dumps(record, ensure_ascii=False).encode()).digest()
+                    if digest in written:
+                        stats.duplicates_skipped += 1
+                        continue
+                    written.add(digest)
                 split = None
                 if config.val_fraction:
                     split = split_of(conversation.task.instruction, config.split_seed, config.val_fraction)
-                task = conversation.task
-                sinks[split].write(conversation.id, render(conversation), task.fingerprint())
+                sinks[split].write(conversation.id, record, conversation.task.fingerprint())
                 stats.add(conversation, split or "train")
                 on_record(stats.total)
         if stats.total == 0:
@@ -104,6 +113,7 @@ def export_dataset(
             "by_strategy": stats.strategies(split or "train"),
             "val_fraction": config.val_fraction,
             "split_seed": config.split_seed,
+            "duplicates_skipped": stats.duplicates_skipped,
         }
         write_manifest(sink, fmt=config.format, db_url=db_url, filters=config.manifest_filters(), extra=extra)
     files = {split: sink.path for split, sink in sinks.items()}

@@ -43,6 +43,16 @@ class ExportConfig(BaseModel):
         "<stem>.validation.jsonl, a task's split following a hash of its instruction.",
     )
     split_seed: int = Field(default=0, description="Seed of the task-level train/validation assignment.")
+    forks: bool = Field(
+        default=True,
+        description="Export forks (conversations re-simulated from another's turn K, `button replay "
+        "--fork-at`); --no-forks leaves them out.",
+    )
+    duplicates: bool = Field(
+        default=False,
+        description="Keep a conversation whose exported record repeats an earlier one word for word "
+        "(by default it is written once, and the count of skipped ones is printed).",
+    )
     to_hub_dir: Path | None = Field(
         default=None, description="Also write a Hugging Face DatasetDict (save_to_disk) with a dataset card."
     )
@@ -68,6 +78,7 @@ class ExportConfig(BaseModel):
             "n_subtasks": self.n_subtasks,
             "depth": self.depth,
             "assistant_model": self.model,
+            "exclude_kinds": ("eval",) if self.forks else ("eval", "fork"),
         }
 
     def manifest_filters(self) -> dict[str, Any]:
@@ -80,4 +91,6 @@ class ExportConfig(BaseModel):
             "n_subtasks": filters["n_subtasks"],
             "depth": filters["depth"],
             "assistant_model": filters["assistant_model"],
+            "forks": self.forks,
+            "duplicates": self.duplicates,
         }

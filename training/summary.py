@@ -22,6 +22,7 @@ class ExportStats:
     by_depth: Counter[int] = field(default_factory=Counter)
     models: dict[str, Counter[str]] = field(default_factory=dict)
     runs: set[int] = field(default_factory=set)
+    duplicates_skipped: int = 0  # conversations whose record repeated one already written
 
     def add(self, conversation: StoredConversation, split: str) -> None:
         """Count one exported conversation, written to `split`."""

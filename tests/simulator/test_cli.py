@@ -197,3 +197,29 @@ def test_resume_names_the_flags_it_ignores_and_refuses_a_finished_run(tmp_path: 
     assert "ignored: --n 9 (stored: 4)" in out and "--seed" not in out.split("ignored:")[1].split("\n")[0]
     code, out = button("generate", "--resume", "1", "--workers", "0", "--db", url)
     assert "ignored" not in out
+
+
+def test_a_run_that_would_repeat_a_stored_one_is_refused_and_export_writes_content_once(
+    tmp_path: Path,
+) -> None:
+    """The README's order (make demo, then the tour) once stored seed 7's tasks twice and exported both."""
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert button("generate", "--n", "6", "--seed", "7", "--workers", "0", "--db", url)[0] == 0
+    code, out = button("generate", "--n", "10", "--seed", "7", "--workers", "0", "--db", url)
+    assert code == 1 and len(out.strip().splitlines()) == 1, out
+    assert "run 1 in this database has these settings" in out and "--repeat" in out
+    with sqlite3.connect(tmp_path / "d.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+    assert button("generate", "--n", "10", "--seed", "8", "--workers", "0", "--db", url)[0] == 0
+    code, out = button("generate", "--n", "6", "--seed", "7", "--repeat", "--workers", "0", "--db", url)
+    assert code == 0, out
+
+    out_file = tmp_path / "x.jsonl"
+    code, out = button("export", "--out", str(out_file), "--db", url)
+    assert code == 0 and "skipped 6 conversation(s) whose record repeats" in out, out
+    lines = out_file.read_text().splitlines()
+    assert len(lines) == 16 == len(set(lines))
+    manifest = json.loads(out_file.with_name("x.jsonl.manifest.json").read_text())
+    assert manifest["duplicates_skipped"] == 6
+    code, out = button("export", "--out", str(out_file), "--duplicates", "--db", url)
+    assert code == 0 and len(out_file.read_text().splitlines()) == 22, out
