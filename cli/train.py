@@ -20,7 +20,8 @@ def _summary(result: Any, run_id: int | None) -> None:
     loss = result.final_loss if result.final_loss is None else round(result.final_loss, 4)
     console.print(
         f"training run {run_id}: {result.n_examples} example(s), {result.steps} step(s), final loss {loss}, "
-        f"{result.tokens_per_second:.0f} tokens/s → model in {result.output_dir}, loss curve {result.plot}"
+        f"{result.tokens_per_second:.0f} tokens/s → model in {result.output_dir}, "
+        + (f"loss curve {result.plot}" if result.plot else "no loss curve (matplotlib is not installed)")
     )
 
 

@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 LLM_ROLES = ("user", "assistant", "tool", "composer", "judge")
-SMOLLM2_PATH = Path(".models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+# Where `make model` puts SmolLM2: the checkout's .models folder (the project is installed editable), so
+# the default works from any working directory.
+SMOLLM2_PATH = Path(__file__).resolve().parents[1] / ".models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 CallFormat = Literal["button", "native"]
 _KINDS = ("offline", "openai", "hf")
 

@@ -24,6 +24,7 @@ from training.masks import MaskedConversation, labels_from_spans, mask_conversat
 __all__ = [
     "DataError",
     "PreparedData",
+    "check_records",
     "file_sha256",
     "prepare_examples",
     "read_manifest",
@@ -109,6 +110,15 @@ def read_records(path: Path) -> Iterator[tuple[list[dict[str, Any]], list[dict[s
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise DataError(f'{where}: expected {{"messages": [{{"role": ..., "content": ...}}, ...]}}')
         yield messages, _parse_tools(record.get("tools"), where)
+
+
+def check_records(path: Path) -> int:
+    """Read every record of an export without a tokenizer (a second or two for thousands), so a missing,
+    empty or malformed file is named before any model is loaded; returns how many records it holds."""
+    count = sum(1 for _record in read_records(path))
+    if count == 0:
+        raise DataError(f"training data {path} is empty: no records to train on")
+    return count
 
 
 def truncate_at_turn(masked: MaskedConversation, max_length: int) -> MaskedConversation | None:

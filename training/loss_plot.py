@@ -8,9 +8,13 @@ from typing import Any
 __all__ = ["save_loss_plot"]
 
 
-def save_loss_plot(history: list[dict[str, Any]], path: Path, title: str = "training loss") -> Path:
-    """Plot training (and evaluation, when logged) loss against the optimizer step."""
-    import matplotlib
+def save_loss_plot(history: list[dict[str, Any]], path: Path, title: str = "training loss") -> Path | None:
+    """Plot training (and evaluation, when logged) loss against the optimizer step; None without
+    matplotlib (the `train` extra), so a finished training never fails on its picture."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
 
     matplotlib.use("Agg")  # no display on servers; must precede pyplot
     import matplotlib.pyplot as plt

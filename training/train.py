@@ -16,7 +16,7 @@ from transformers import TrainerCallback
 
 from roles.local_models import ModelPathError, load_model, load_tokenizer, resolve_base_model
 from training.config import TrainConfig
-from training.data import PreparedData, prepare_examples, to_dataset
+from training.data import PreparedData, check_records, prepare_examples, to_dataset
 from training.loss_plot import save_loss_plot
 
 __all__ = ["LOSS_PLOT", "LossHistory", "TrainResult", "prepare", "train"]
@@ -64,13 +64,17 @@ class LossHistory(TrainerCallback):  # type: ignore[misc]
 
 
 def prepare(config: TrainConfig) -> tuple[Path, Any, PreparedData, PreparedData | None]:
-    """Resolve the base model and tokenize the data, before any training: every input error shows here."""
+    """Check the data files, resolve the base model and tokenize the data, before any training: every
+    input error shows here, and a bad data file before the base model is converted or loaded."""
+    if config.data is None:
+        raise ModelPathError("no training data: give --data FILE")
+    for data in (config.data, config.eval_data):
+        if data is not None:
+            check_records(Path(data))
     checkpoint = resolve_base_model(Path(config.base_model))
     tokenizer = load_tokenizer(checkpoint)
     if not tokenizer.chat_template:
         raise ModelPathError(f"base model {config.base_model} has no chat template to render conversations")
-    if config.data is None:
-        raise ModelPathError("no training data: give --data FILE")
     max_length = config.max_length or 2048
     train_data = prepare_examples(Path(config.data), tokenizer, max_length)
     eval_data = prepare_examples(Path(config.eval_data), tokenizer, max_length) if config.eval_data else None

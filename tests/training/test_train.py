@@ -136,3 +136,42 @@ def test_bad_input_is_one_clean_line(workspace: dict[str, Any], change: dict[str
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("data", "message"), [("empty", "is empty: no records"), ("not-json", "not JSON")])
+def test_bad_data_is_named_before_the_base_model_is_touched(
+    workspace: dict[str, Any], data: str, message: str
+) -> None:
+    """The data is checked first: a base model that does not exist is never reached (before, a GGUF
+    base was converted and loaded, ~90 s, before an empty file was noticed)."""
+    root = workspace["root"]
+    (root / "empty.jsonl").write_text("\n")
+    (root / "not-json.jsonl").write_text("{oops\n")
+    result = button(
+        "train", "--out", root / "early", "--db", workspace["db"], "--data", root / f"{data}.jsonl",
+        "--base-model", root / "no-such-model",
+    )  # fmt: skip
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "no-such-model" not in result.output
+
+
+def test_the_default_base_model_does_not_depend_on_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    default = Path(TrainConfig(data="x.jsonl").base_model)
+    assert default.is_absolute() and default.parent.name == ".models" and default.name == "smollm2"
+
+
+def test_no_matplotlib_means_no_loss_plot_not_a_failed_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from training.loss_plot import save_loss_plot
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if the `train` extra were not installed
+    assert save_loss_plot([{"step": 1, "loss": 1.0}], tmp_path / "loss.png") is None
+    assert not (tmp_path / "loss.png").exists()
