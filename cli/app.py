@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
@@ -49,15 +49,28 @@ class _OneLineErrors(typer.core.TyperGroup):
     """Usage errors (a value that is not a number, an unknown option or command) as one `error:` line,
     like every other error of the CLI, instead of a boxed usage block."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs.pop("standalone_mode", True):
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def run(standalone: bool) -> Any:
+            return super(_OneLineErrors, self).main(
+                args, prog_name, complete_var, standalone, windows_expand_args, **extra
+            )
+
+        if not standalone_mode:
+            return run(False)
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = run(False)
         except typer.TyperException as exc:
             ctx = getattr(exc, "ctx", None)
             if ctx is None or type(exc).__name__ == "NoArgsIsHelpError":  # `button` alone: its help
-                return super().main(*args, **kwargs)
+                return run(True)
             line = f"{ctx.command_path}: {exc.format_message()} (see {ctx.command_path} --help)"
             err_console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
             raise SystemExit(exc.exit_code) from None

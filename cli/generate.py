@@ -161,6 +161,12 @@ def _closing_line(result: GenerateResult, db: str) -> None:
             f"button generate --resume {result.run_id} --db {db} (and a new --budget-tokens/--budget-usd)"
         )
         return
+    if done.done and done.errors == done.done:  # every episode failed: no data, whatever was stored
+        raise fail(
+            f"run {result.run_id}: nothing could be simulated; every one of its {done.done} conversation(s) "
+            f"ended in an error, the first: {done.first_error} (each is stored with its error: "
+            f"button logs --db {db})"
+        )
     over = f" over {done.processes} processes" if done.processes > 1 else ""
     console.print(
         f"run {result.run_id} finished: {done.done} conversations simulated now{over}, {done.accepted} "

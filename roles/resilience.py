@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from roles.cache import ResponseCache, request_key
 from roles.ledger import Budget, TokenLedger
 
-__all__ = ["MALFORMED_REPLY_ERRORS", "LLMRuntime", "ManagedClient", "connection_refused"]
+__all__ = ["MALFORMED_REPLY_ERRORS", "LLMRuntime", "ManagedClient", "connection_refused", "describe_failure"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ MALFORMED_REPLY_ERRORS: tuple[type[Exception], ...] = (
     AttributeError,  # autogen reads fields of a body that parsed as JSON but is not a completion
     TypeError,
     IndexError,  # no choices
+    UnicodeDecodeError,  # a body of bytes that are not UTF-8
 )
 _ZERO = RequestUsage(prompt_tokens=0, completion_tokens=0)
 
@@ -66,6 +67,32 @@ def connection_refused(exc: BaseException) -> bool:
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    while (exc.__cause__ or exc.__context__) is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for what ended an LLM request, an episode or a stage: the endpoint's own cause (refused
+    connection at URL, no reply in time, HTTP status and message such as 401 or model not found), not
+    the wrapper's name (an ExceptionGroup is read through to its first failure)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    name = type(exc).__name__
+    if isinstance(exc, openai.APIStatusError):
+        return f"{name}: {exc.request.url} answered HTTP {exc.status_code}: {exc.message}"
+    if isinstance(exc, openai.APITimeoutError):
+        return f"{name}: no reply from {exc.request.url} in time (a slow server needs a longer --timeout)"
+    if isinstance(exc, openai.APIConnectionError):
+        cause = _root_cause(exc)
+        why = f"{type(cause).__name__}: {cause}" if cause is not exc else str(exc)
+        return f"{name}: cannot connect to {exc.request.url} ({why})"
+    return f"{name}: {exc}"
 
 
 @contextmanager

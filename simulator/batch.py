@@ -32,6 +32,7 @@ from composition.seeds import load_seeds
 from datamodel.checks import verdict
 from datamodel.run_config import EXECUTION_FIELDS, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
+from datamodel.trajectory import TerminationReason
 from db import store
 from roles.ledger import TokenLedger
 from simulator.bottom_up import check_prompt_versions
@@ -69,11 +70,16 @@ class BatchProgress:
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     left_pending: int = 0  # tasks not started because the budget was spent
+    errors: int = 0  # episodes that ended in an error (an endpoint that failed): stored, with the cause
+    first_error: str | None = None
     ledger: TokenLedger | None = None  # LLM runs: tokens and requests per role
     processes: int = 1  # LLM runs: processes the episodes ran in (simulator/llm_shards.py)
 
     def record(self, outcome: EpisodeOutcome) -> None:
         self.done += 1
+        if outcome.trajectory.termination is TerminationReason.ERROR:
+            self.errors += 1
+            self.first_error = self.first_error or outcome.trajectory.error
         if outcome.accepted:
             self.accepted += 1
             return
@@ -177,6 +183,7 @@ def _add_llm_tasks(
 ) -> None:
     """The bottom-up stages' tasks, the first `n` of them; a stop leaves the run interrupted and
     resumable (every finished stage item is stored)."""
+    from roles.resilience import describe_failure
     from simulator.llm_batch import bottom_up_tasks  # the LLM stack (openai SDK): imported by LLM runs only
 
     try:
@@ -186,7 +193,7 @@ def _add_llm_tasks(
             store.set_run_status(session, run_id, "interrupted")
         if isinstance(exc, Exception):
             raise RunError(
-                f"the bottom-up stages of run {run_id} stopped ({type(exc).__name__}: {exc}); what they "
+                f"the bottom-up stages of run {run_id} stopped ({describe_failure(exc)}); what they "
                 f"stored is kept: fix the cause and continue with button generate --resume {run_id}"
             ) from exc
         raise

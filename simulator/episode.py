@@ -261,7 +261,9 @@ async def run_episode(
         stop = _stop_condition(config, 1 + len(task.follow_ups))
         await _converse(_agents(task, clients, config), opening, stop, thread)
     except Exception as exc:  # failures are data: recorded in the trajectory, never raised
-        error = f"{type(exc).__name__}: {exc}"
+        from roles.resilience import describe_failure  # the LLM stack: loaded only when something failed
+
+        error = describe_failure(exc)
         # The agent may have wrapped the budget's exception in its own, so ask the budget, not the type.
         budget = clients.budget_exhausted is not None and clients.budget_exhausted()
         reason = TerminationReason.BUDGET if budget else TerminationReason.ERROR

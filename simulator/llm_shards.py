@@ -27,7 +27,7 @@ from typing import Any
 from datamodel.run_config import GenerateConfig
 from datamodel.tasks import CompositionalTask
 from roles.ledger import SharedLedger, TokenLedger
-from roles.resilience import LLMRuntime
+from roles.resilience import LLMRuntime, describe_failure
 from simulator.build import SIMULATION_ROLES, llm_clients
 from simulator.episode import EpisodeConfig
 from simulator.llm_batch import make_runtime, simulate_llm
@@ -173,7 +173,7 @@ def _run_shard(shard: _Shard) -> None:
         skipped = asyncio.run(_unless_stopped(episodes, shared.stop))
         send(("done", index, skipped, ledger.take()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-        send(("failed", index, f"{type(exc).__name__}: {exc}", ledger.take()))
+        send(("failed", index, describe_failure(exc), ledger.take()))
 
 
 async def _unless_stopped(episodes: Coroutine[Any, Any, int], stop: Any) -> int:
