@@ -32,7 +32,8 @@ def sql(
     db: Annotated[str, typer.Option(help="Database URL.")] = DEFAULT_DB_URL,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
-    """Run one read-only query; the database connection itself refuses writes."""
+    """Run one read-only query; the database itself refuses anything but reading (on PostgreSQL the
+    query runs as a role that can only read)."""
     from db.readonly import run_readonly_query
     from db.reports import Table
 

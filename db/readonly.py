@@ -1,14 +1,16 @@
 """`button sql`: run one query on a connection the database itself keeps read-only.
 
 No SQL parsing decides what is allowed: SQLite is opened with `mode=ro` (plus `query_only` and an
-authorizer that refuses ATTACH), PostgreSQL with `default_transaction_read_only=on`, and the statement is
-sent as a prepared statement so the server refuses a second statement smuggled after a `;` (which could
-otherwise switch the transaction back to read-write). The transaction is always rolled back.
+authorizer that refuses ATTACH). PostgreSQL runs the query in a `default_transaction_read_only=on`
+session as a role that can only read, which the query cannot leave (db/pg_reader.py), and takes it as a
+prepared statement, so the server refuses a second statement smuggled after a `;`. The transaction is
+always rolled back.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,11 +23,13 @@ from sqlalchemy.pool import NullPool
 
 from db.engine import parse_url
 from db.errors import DatabaseError, ReadOnlyError, first_line, masked_url
+from db.pg_reader import read_as_reader
 
 __all__ = ["run_readonly_query"]
 
 _WRITE_REFUSED = "the query tried to change the database, and `button sql` is read-only"
 _PG_READ_ONLY_STATES = {"25006", "25001"}  # read_only_sql_transaction; active_sql_transaction (VACUUM, ...)
+_PG_NOT_ALLOWED = "42501"  # insufficient_privilege: the reader role may not do it
 _SQLITE_READ_ONLY_TEXT = ("readonly database", "not authorized", "read-only")
 
 
@@ -71,6 +75,11 @@ def _classify(error: Exception, url: URL) -> DatabaseError:
         isinstance(error, sqlite3.Error) and any(text in message for text in _SQLITE_READ_ONLY_TEXT)
     ):
         return ReadOnlyError(f"{_WRITE_REFUSED} ({message})")
+    if getattr(error, "sqlstate", None) == _PG_NOT_ALLOWED:
+        return DatabaseError(
+            "`button sql` runs queries as a role that may only read button-sim's tables, and the "
+            f"database refused this one: {message}"
+        )
     if "multiple commands" in message or "one statement at a time" in message:
         return DatabaseError(f"`button sql` runs one statement at a time; send them separately ({message})")
     return DatabaseError(f"the query failed on {masked_url(url)}: {message}")
@@ -82,20 +91,28 @@ def _execute(engine: Engine, sql: str, url: URL) -> tuple[list[str], list[tuple[
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot reach the database at {masked_url(url)}: {first_line(exc)}") from exc
     with connection:
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        raw = connection.connection.dbapi_connection
         try:
-            if engine.dialect.name == "postgresql":
-                cursor.execute(sql, prepare=True)  # type: ignore[call-arg]  # extended protocol: the server takes one statement only
+            if isinstance(raw, psycopg.Connection):
+                columns, rows = read_as_reader(raw, sql, masked_url(url))
             else:
-                cursor.execute(sql)
-            columns = [column[0] for column in cursor.description or []]
-            rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+                columns, rows = _sqlite_rows(raw, sql)
         except (sqlite3.Error, psycopg.Error) as exc:
             raise _classify(exc, url) from exc
         finally:
-            cursor.close()
-            connection.rollback()
-    return columns, rows
+            with suppress(sqlite3.Error, psycopg.Error):  # a connection the query broke rolls back on close
+                raw.rollback()  # type: ignore[union-attr]
+    return columns, [tuple(row) for row in rows]
+
+
+def _sqlite_rows(raw: Any, sql: str) -> tuple[list[str], list[Any]]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        columns = [column[0] for column in cursor.description or []]
+        return columns, cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
 
 
 def run_readonly_query(url: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
