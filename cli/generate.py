@@ -6,6 +6,7 @@ only adds where to store, what to resume and which file to read, then prints pro
 
 from __future__ import annotations
 
+import signal
 from typing import TYPE_CHECKING
 
 import typer
@@ -44,6 +45,10 @@ def generate(ctx: typer.Context) -> None:
     from simulator.batch import BatchProgress
     from simulator.generate import GenerateError, GenerateInterrupted, generate_run
 
+    # Ctrl-C and SIGTERM stop the run cleanly (marked interrupted, resumable), also when the shell
+    # started it with SIGINT ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     command = read_generate(ctx.args)
     config, db = command.run_config(), command.db
     missing = config.missing_llm_roles()
@@ -86,7 +91,9 @@ def generate(ctx: typer.Context) -> None:
         except GenerateInterrupted as exc:
             bar.stop()
             err_console.print(
-                f"interrupted; finish it with: button generate --resume {exc.run_id or 'RUN'} --db {db}"
+                f"interrupted; finish it with: button generate --resume {exc.run_id} --db {db}"
+                if exc.run_id is not None
+                else "interrupted before the run was created: nothing was stored"
             )
             raise typer.Exit(130) from None
     with sessions() as session:

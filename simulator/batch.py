@@ -39,7 +39,7 @@ from simulator.bottom_up import check_prompt_versions
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.pool import WorkerPool, first_failure, send, worker_pool
-from simulator.runs import EpisodeOutcome, RunError, WorkerError, offline_world
+from simulator.runs import EpisodeOutcome, RunError, RunInterrupted, WorkerError, offline_world
 from simulator.verify import verify
 
 __all__ = [
@@ -140,10 +140,15 @@ def prepare_run(
             )
     else:
         run_id, config = _reopen(sessions, config, resume_run_id)
-    if config.source == "llm":
-        _add_llm_tasks(sessions, run_id, config, ledger if ledger is not None else TokenLedger())
-    else:
-        _add_world_tasks(sessions, run_id, config)
+    try:
+        if config.source == "llm":
+            _add_llm_tasks(sessions, run_id, config, ledger if ledger is not None else TokenLedger())
+        else:
+            _add_world_tasks(sessions, run_id, config)
+    except KeyboardInterrupt:
+        with sessions.begin() as session:  # the run exists: make it resumable, not "running" forever
+            store.set_run_status(session, run_id, "interrupted")
+        raise RunInterrupted(run_id) from None
     return run_id, config
 
 
@@ -173,7 +178,7 @@ def _add_world_tasks(sessions: sessionmaker[Session], run_id: int, config: Gener
     with sessions() as session:
         start = store.task_count(session, run_id)
     for chunk in _missing_tasks(config, start):
-        with sessions.begin() as session:
+        with _interrupt_after(), sessions.begin() as session:  # Ctrl-C waits for the chunk's commit
             store.add_tasks(session, run_id, chunk, start_idx=start)
         start += len(chunk)
 
@@ -307,18 +312,22 @@ def _next_chunk(pool: WorkerPool, jobs: list[Future[None]]) -> list[EpisodeOutco
 
 @contextmanager
 def _interrupt_after() -> Iterator[None]:
-    """Hold Ctrl-C until the block ends, then raise it. A KeyboardInterrupt inside a SQLite write leaves
-    the invalidated connection holding the write lock, so marking the run interrupted then fails with
-    'database is locked'; deferred, the episode's transaction completes and the stop is clean."""
+    """Hold Ctrl-C (and SIGTERM where it interrupts too, as in `button generate`) until the block ends,
+    then raise it. A KeyboardInterrupt inside a SQLite write leaves the invalidated connection holding
+    the write lock, so marking the run interrupted then fails with 'database is locked'; deferred, the
+    episode's transaction completes and the stop is clean."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers belong to the main thread
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    interrupting = (signal.SIGINT, signal.SIGTERM)
+    held = [signum for signum in interrupting if signal.getsignal(signum) is signal.default_int_handler]
+    previous = [signal.signal(signum, lambda signum, _frame: caught.append(signum)) for signum in held]
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in zip(held, previous, strict=True):
+            signal.signal(signum, handler)
     if caught:
         raise KeyboardInterrupt
 

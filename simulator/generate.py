@@ -70,8 +70,8 @@ def generate_run(
         run_id, config = prepare_run(sessions, config, resume, ledger=ledger, repeat=repeat)
     except (RunError, SeedFormatError, PromptError, ClientSetupError) as exc:
         raise GenerateError(str(exc)) from exc
-    except KeyboardInterrupt:
-        raise GenerateInterrupted(resume) from None
+    except KeyboardInterrupt as exc:  # after the run was made, it says which (RunInterrupted)
+        raise GenerateInterrupted(getattr(exc, "run_id", resume)) from None
     on_start(run_id, config)
     try:
         progress = simulate_pending(sessions, run_id, config, on_progress, ledger=ledger)

@@ -14,11 +14,19 @@ from composition.world.offline import OfflineWorld
 from datamodel.checks import CheckResult, verdict
 from datamodel.trajectory import Trajectory
 
-__all__ = ["EpisodeOutcome", "RunError", "WorkerError", "offline_world"]
+__all__ = ["EpisodeOutcome", "RunError", "RunInterrupted", "WorkerError", "offline_world"]
 
 
 class RunError(Exception):
     """A run cannot be started, resumed or continued as asked; the message says why."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) while a run's tasks were being stored: the run exists, marked interrupted."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
 
 
 class WorkerError(RunError):

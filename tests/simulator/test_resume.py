@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 N = 160
 CTRL_C_N = 1200
 
@@ -137,3 +139,23 @@ def test_a_dead_worker_stops_the_run_as_interrupted_then_resume(tmp_path: Path) 
     assert "Traceback" not in output
     assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
     _resume_and_check(db, CTRL_C_N)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_tasks_are_stored_leaves_a_resumable_run(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C (or SIGTERM) before the first conversation, while the run's tasks are being made: the run
+    exists, so it is marked interrupted and named (it used to stay 'running', and the hint said RUN)."""
+    db = tmp_path / "early.db"
+    n = 20_000  # storing its tasks takes far longer than the wait below
+    proc = _start(db, "--workers", "0", n=n)
+    deadline = time.monotonic() + 120
+    while _count(db, "SELECT COUNT(*) FROM tasks") == 0:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, output
+    assert "button generate --resume 1" in output and "Traceback" not in output, output
+    assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
+    assert 0 < _count(db, "SELECT COUNT(*) FROM tasks") < n
+    assert _count(db, "SELECT COUNT(*) FROM conversations") == 0
