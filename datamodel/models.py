@@ -81,7 +81,11 @@ class Endpoint(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int | None = Field(default=None, ge=1, description="Most tokens per reply.")
     seed: int | None = Field(default=None, description="Sampling seed sent with every request.")
-    timeout: float = Field(default=60.0, gt=0, description="Seconds before one HTTP attempt times out.")
+    timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds before one HTTP attempt times out (a slow local server needs minutes).",
+    )
 
 
 class RoleModel(Endpoint):

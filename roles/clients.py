@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx2  # the openai SDK's HTTP library: its client takes our response hook
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 from autogen_ext.models.openai import BaseOpenAIChatCompletionClient
 from openai import AsyncOpenAI, DefaultAioHttpClient
@@ -26,6 +28,7 @@ __all__ = [
     "ClientSetupError",
     "build_role_client",
     "local_weights_stamp",
+    "modern_tool_calls",
     "openai_client",
 ]
 
@@ -55,6 +58,51 @@ def _api_key(role: str, settings: RoleModel) -> str:
     )
 
 
+def modern_tool_calls(body: bytes) -> bytes:
+    """A chat completion body with each legacy `function_call` read as the tool call it is: moved into
+    `tool_calls` when the message has none (and `finish_reason` set to tool_calls), dropped when it
+    repeats one (llama.cpp's server sends both). Anything else, valid or not, comes back unchanged."""
+    try:
+        data = json.loads(body)
+    except ValueError:  # not JSON (or not UTF-8): the client's own error handling sees it as it was
+        return body
+    choices = data.get("choices") if isinstance(data, dict) else None
+    changed = False
+    for choice in choices if isinstance(choices, list) else []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict) or message.get("function_call") is None:
+            continue
+        call = message.pop("function_call")
+        changed = True
+        if not message.get("tool_calls") and isinstance(call, dict):
+            call_id = f"call_{choice.get('index', 0)}"
+            message["tool_calls"] = [{"id": call_id, "type": "function", "function": call}]
+            choice["finish_reason"] = "tool_calls"
+    return json.dumps(data).encode() if changed else body
+
+
+class _ModernizedBody(httpx2.AsyncByteStream):
+    """A response body stream that hands on `modern_tool_calls` of the whole body (replies are small)."""
+
+    def __init__(self, inner: httpx2.AsyncByteStream) -> None:
+        self._inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield modern_tool_calls(b"".join([chunk async for chunk in self._inner]))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def _read_legacy_function_calls(response: httpx2.Response) -> None:
+    """Response hook: autogen-ext refuses a completion that carries the deprecated `function_call`, which
+    some OpenAI-compatible servers still send; read it as a tool call before the SDK parses the body."""
+    plain = response.headers.get("content-encoding", "identity") == "identity"
+    if plain and response.headers.get("content-type", "").startswith("application/json"):
+        assert isinstance(response.stream, httpx2.AsyncByteStream)  # an async client's responses
+        response.stream = _ModernizedBody(response.stream)
+
+
 def openai_client(
     role: str, settings: RoleModel, *, native_tools: bool, parallel: bool, max_retries: int
 ) -> ChatCompletionClient:
@@ -71,7 +119,7 @@ def openai_client(
         base_url=settings.base_url,
         timeout=settings.timeout,
         max_retries=max_retries,
-        http_client=DefaultAioHttpClient(),
+        http_client=DefaultAioHttpClient(event_hooks={"response": [_read_legacy_function_calls]}),
     )
     create_args: dict[str, Any] = {"model": name}
     for param in ("temperature", "max_tokens", "seed"):

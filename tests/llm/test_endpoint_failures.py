@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openai_server import Reply, serve
+from openai_server import Reply, completion, serve
 from typer.testing import CliRunner
 from world_policy import WorldPolicy
 
@@ -96,3 +96,32 @@ def test_a_body_that_is_not_utf8_is_retried_as_a_malformed_reply(
         code, out = _generate(db, server.url)
     assert code == 0, out
     assert not any(_errors(db)), _errors(db)
+
+
+@pytest.mark.parametrize("both", [True, False], ids=["function_call-and-tool_calls", "function_call-only"])
+def test_legacy_function_call_replies_are_read_as_tool_calls(
+    tmp_path: Path, world_policy: WorldPolicy, both: bool
+) -> None:
+    """llama.cpp's server sends the deprecated `function_call` beside `tool_calls`; older servers send it
+    alone. autogen-ext refuses either; the client reads them as the tool calls they are."""
+
+    def legacy(request: dict[str, Any]) -> Reply:
+        reply = world_policy(request)
+        if not reply.tool_calls:
+            return reply
+        body = completion(request, reply)
+        message = body["choices"][0]["message"]
+        _id, name, arguments = reply.tool_calls[0]
+        message["function_call"] = {"name": name, "arguments": arguments}
+        if not both:
+            del message["tool_calls"]
+            message["function_call"] = {"name": name, "arguments": arguments}
+        return Reply(raw=(200, "application/json", json.dumps(body).encode()))
+
+    db = tmp_path / "run.db"
+    with serve(legacy) as server:
+        code, out = _generate(db, server.url, "--call-format", "native", "--no-parallel")
+    assert code == 0, out
+    assert not any(_errors(db)), _errors(db)
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM tool_calls").fetchone()[0] > 0
