@@ -39,6 +39,7 @@ TABLES = {
 
 BEHAVIOUR_COLUMNS = {"behaviour", "look_alike", "behaviour_detail"}  # migration 0007
 BEHAVIOUR_VIEW_COLUMNS = {"behaviour", "look_alike"}
+FORK_VIEW_COLUMNS = {"forked_from_id", "fork_turn"}  # migration 0010
 
 
 def _columns(engine: Any, table: str) -> set[str]:
@@ -53,8 +54,12 @@ def test_upgrade_downgrade_and_upgrade_again(db_url: str) -> None:
     assert set(inspect(engine).get_table_names()) >= TABLES
     assert "conversation_overview" in inspect(engine).get_view_names()
     assert _columns(engine, "tasks") >= BEHAVIOUR_COLUMNS
-    assert _columns(engine, "conversation_overview") >= BEHAVIOUR_VIEW_COLUMNS
+    assert _columns(engine, "conversation_overview") >= BEHAVIOUR_VIEW_COLUMNS | FORK_VIEW_COLUMNS
     assert "ix_tasks_run_id_behaviour" in {i["name"] for i in inspect(engine).get_indexes("tasks")}
+
+    downgrade(engine, "0009")
+    assert _columns(engine, "conversation_overview") >= BEHAVIOUR_VIEW_COLUMNS
+    assert not _columns(engine, "conversation_overview") & FORK_VIEW_COLUMNS
 
     downgrade(engine, "0006")
     assert not _columns(engine, "tasks") & BEHAVIOUR_COLUMNS
