@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from datamodel.json_text import decode_json, decode_json_at
 from datamodel.seeds import Role, SeedConversation, SeedTurn
 
 __all__ = [
@@ -56,12 +57,11 @@ class SeedFormatError(ValueError):
 
 def _json_objects(text: str) -> list[dict[str, Any]]:
     """Every top-level JSON object embedded in free text (glaive lists functions one after another)."""
-    decoder = json.JSONDecoder()
     found: list[dict[str, Any]] = []
     position = text.find("{")
     while position != -1:
         try:
-            value, end = decoder.raw_decode(text, position)
+            value, end = decode_json_at(text, position)
         except json.JSONDecodeError:
             position = text.find("{", position + 1)
             continue
@@ -137,21 +137,24 @@ def parse_record(record: Any, origin: str) -> SeedConversation:
 
 def _records(path: Path) -> Iterator[tuple[int, Any]]:
     """(line or array position, decoded record); JSON errors name where they are."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SeedFormatError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     if path.suffix == ".json":
         try:
-            data = json.loads(text)
+            data = decode_json(text)
         except json.JSONDecodeError as exc:
             raise SeedFormatError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
         if not isinstance(data, list):
             raise SeedFormatError(f"{path}: a .json seed file must hold a JSON array of records")
         yield from enumerate(data, start=1)
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: JSON strings may hold U+2028
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, decode_json(line)
         except json.JSONDecodeError as exc:
             raise SeedFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
 

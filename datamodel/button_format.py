@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from datamodel.json_text import decode_json
 from datamodel.trajectory import AssistantTurn, ToolTurn
 
 __all__ = [
@@ -59,7 +60,7 @@ def _parse_call(item: Any, position: int) -> ParsedCall:
         raise ValueError(f"call {position} has no string 'name'")
     if isinstance(arguments, str):  # OpenAI-style arguments encoded as a JSON string
         try:
-            arguments = json.loads(arguments)
+            arguments = decode_json(arguments)
         except json.JSONDecodeError as exc:
             raise ValueError(f"call {position} ({name}) arguments are not JSON: {exc.msg}") from exc
     if not isinstance(arguments, dict):
@@ -73,7 +74,7 @@ def parse_call_list(body: str) -> list[ParsedCall]:
     A single object is accepted as a list of one: it is unambiguous and a common slip.
     """
     try:
-        data = json.loads(body)
+        data = decode_json(body)
     except json.JSONDecodeError as exc:
         raise ValueError(f"<call> block is not JSON: {exc.msg} at char {exc.pos}") from exc
     items = [data] if isinstance(data, dict) else data

@@ -106,6 +106,8 @@ class FunctionSpec(BaseModel):
             Draft202012Validator.check_schema(value)
         except SchemaError as exc:
             raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+        except RecursionError:  # checking recurses per level: a model-written schema ~100 deep overflows
+            raise ValueError("the JSON Schema is nested too deeply to check") from None
         if value.get("type") != "object":
             raise ValueError(f"schema must have type 'object', got {value.get('type')!r}")
         return value

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+from datamodel.json_text import decode_json
+
 __all__ = ["Executor", "execute_request"]
 
 
@@ -29,7 +31,7 @@ def execute_request(
     if request is None:
         return json.dumps({"error": "no call request was given"})
     try:
-        call = json.loads(request)
+        call = decode_json(request)
         name, arguments = call["name"], call.get("arguments", {})
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         return json.dumps({"error": f"malformed call request: {exc}"})

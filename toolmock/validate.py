@@ -11,7 +11,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from referencing.exceptions import Unresolvable
 
+from datamodel.json_text import decode_json
 from datamodel.tasks import FunctionSpec
 
 __all__ = ["parse_tool_output", "validate_arguments", "validate_result"]
@@ -23,10 +25,19 @@ def _path(error: ValidationError, root: str) -> str:
 
 
 def _first_error(validator: Draft202012Validator, value: Any, root: str) -> str | None:
-    """The most relevant error as 'path: message', or None when the value is valid."""
-    if validator.is_valid(value):  # the fast path: no error objects built for valid values
-        return None
-    errors = sorted(validator.iter_errors(value), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    """The most relevant error as 'path: message', or None when the value is valid. A value the schema
+    cannot be checked on is a reason too: a `$ref` that resolves nowhere (a spec a model wrote), or a
+    number jsonschema's `multipleOf` cannot divide (NaN, infinity, an integer past float range)."""
+    try:
+        if validator.is_valid(value):  # the fast path: no error objects built for valid values
+            return None
+        errors = sorted(
+            validator.iter_errors(value), key=lambda e: (len(e.absolute_path), str(e.absolute_path))
+        )
+    except Unresolvable as exc:
+        return f"{root}: cannot be checked, the schema's $ref {exc.ref!r} resolves nowhere"
+    except (ValueError, ArithmeticError) as exc:
+        return f"{root}: cannot be checked against the schema ({exc})"
     first = errors[0]
     return f"{_path(first, root)}: {first.message}"
 
@@ -57,7 +68,7 @@ def parse_tool_output(text: str) -> tuple[dict[str, Any] | None, str | None]:
     if body.startswith("```"):
         body = body.strip("`").removeprefix("json").strip()
     try:
-        data = json.loads(body)
+        data = decode_json(body)
     except json.JSONDecodeError as exc:
         return None, f"tool reply is not JSON: {exc.msg} at char {exc.pos}"
     if not isinstance(data, dict):

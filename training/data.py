@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datamodel.json_text import decode_json
 from training.masks import MaskedConversation, labels_from_spans, mask_conversation
 
 __all__ = [
@@ -66,9 +67,11 @@ def read_manifest(data_file: Path) -> dict[str, Any] | None:
     if not manifest.is_file():
         return None
     try:
-        loaded = json.loads(manifest.read_text(encoding="utf-8"))
+        loaded = decode_json(manifest.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{manifest}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{manifest}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     return loaded if isinstance(loaded, dict) else {"manifest": loaded}
 
 
@@ -77,7 +80,7 @@ def _parse_tools(tools: Any, where: str) -> list[dict[str, Any]] | None:
         return None
     if isinstance(tools, str):
         try:
-            tools = json.loads(tools)
+            tools = decode_json(tools)
         except json.JSONDecodeError:
             raise DataError(f"{where}: the tools field is not JSON") from None
     if not isinstance(tools, list):
@@ -92,13 +95,17 @@ def read_json_lines(path: Path) -> Iterator[tuple[str, Any]]:
         raise DataError(
             f"training data {path} does not exist (expected a JSON Lines file from `button export`)"
         )
-    with path.open(encoding="utf-8") as source:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
+    with path.open("rb") as source:  # bytes, so a line that is not UTF-8 is named like one not JSON
+        for number, raw in enumerate(source, start=1):
             where = f"{path} line {number}"
             try:
-                yield where, json.loads(line)
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{where}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+            if not line.strip():
+                continue
+            try:
+                yield where, decode_json(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{where}: not JSON ({exc.msg})") from None
 

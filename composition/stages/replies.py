@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from datamodel.json_text import decode_json_at
+
 __all__ = ["ReplyError", "describe_validation_error", "parse_json_object", "parse_verdict", "require_text"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
@@ -40,7 +42,7 @@ def parse_json_object(text: str) -> dict[str, Any]:
     if start == -1:
         raise ReplyError("the reply holds no JSON object; answer with one JSON object")
     try:
-        value, _end = json.JSONDecoder().raw_decode(body, start)
+        value, _end = decode_json_at(body, start)
     except json.JSONDecodeError as exc:
         raise ReplyError(f"the JSON object is not valid ({exc.msg} at character {exc.pos})") from None
     if not isinstance(value, dict):

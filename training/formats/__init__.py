@@ -16,15 +16,17 @@ from training.formats.button import button_record, parse_button
 from training.formats.common import ParsedExchange, expected_exchanges
 from training.formats.hermes import hermes_record, parse_hermes
 from training.formats.openai import openai_record, parse_openai
+from training.formats.reading import RecordError
 from training.formats.sharegpt import parse_sharegpt, sharegpt_record
 from training.formats.trl import parse_trl, trl_record
 
-__all__ = ["FORMATS", "ExportFormat", "ParsedExchange", "expected_exchanges"]
+__all__ = ["FORMATS", "ExportFormat", "ParsedExchange", "RecordError", "expected_exchanges"]
 
 
 @dataclass(frozen=True)
 class ExportFormat:
-    """One export format: how a conversation becomes a record, and how a record gives its dialogue back."""
+    """One export format: how a conversation becomes a record, and how a record gives its dialogue back
+    (or a RecordError saying where it does not hold what the format writes)."""
 
     name: str
     render: Callable[[StoredConversation], dict[str, Any]]

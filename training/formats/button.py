@@ -9,7 +9,6 @@ results of a call that failed.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from datamodel.button_format import render_assistant_text, render_tool_results
@@ -17,8 +16,11 @@ from datamodel.trajectory import AssistantTurn, ToolTurn, UserTurn
 from db.store import StoredConversation
 from roles.prompts import button_system_prompt
 from training.formats.common import ParsedExchange, add_results, assistant_exchange
+from training.formats.reading import RecordError, decoded, record_items, text_field
 
 __all__ = ["button_record", "parse_button"]
+
+_TOOL_ITEM = '{"name", "arguments", "results"}'
 
 
 def button_record(conversation: StoredConversation) -> dict[str, Any]:
@@ -39,13 +41,18 @@ def button_record(conversation: StoredConversation) -> dict[str, Any]:
 
 def parse_button(record: dict[str, Any]) -> list[ParsedExchange]:
     """Every user message and assistant message (its text, `<call>` or `<final>` block) in order, with the
-    results of each tool message given to the assistant turn before it."""
+    results of each tool message given to the assistant turn before it; RecordError says where a record
+    does not hold that."""
     exchanges: list[ParsedExchange] = []
-    for message in record["messages"]:
-        if message["role"] == "user":
-            exchanges.append(ParsedExchange(role="user", text=message["content"]))
-        elif message["role"] == "assistant":
-            exchanges.append(assistant_exchange(message["content"]))
-        elif message["role"] == "tool":
-            add_results(exchanges, (item["results"] for item in json.loads(message["content"])))
+    for k, message in enumerate(record_items(record, "messages")):
+        where, role = f"messages[{k}]", message.get("role")
+        if role == "user":
+            exchanges.append(ParsedExchange(role="user", text=text_field(message, "content", where)))
+        elif role == "assistant":
+            exchanges.append(assistant_exchange(text_field(message, "content", where)))
+        elif role == "tool":
+            items = decoded(text_field(message, "content", where), where)
+            if not isinstance(items, list) or not all(isinstance(i, dict) and "results" in i for i in items):
+                raise RecordError(f"{where}: a tool message is a JSON list of {_TOOL_ITEM} objects")
+            add_results(exchanges, (item["results"] for item in items))
     return exchanges

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from datamodel.button_format import ParsedCall, parse_assistant_text, render_final_block
 from datamodel.tasks import FunctionSpec
 from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory, UserTurn
+from training.formats.reading import RecordError
 
 __all__ = [
     "ParsedExchange",
@@ -78,12 +79,12 @@ def expected_exchanges(trajectory: Trajectory) -> list[ParsedExchange]:
 def assistant_exchange(text: str | None, calls: Sequence[ParsedCall] = ()) -> ParsedExchange:
     """An assistant message's exchange from its text (what `assistant_reply` or the BUTTON format wrote:
     the turn's text, then a `<call>` or `<final>` block) and the calls it carries as structure. A message
-    with no text is a turn that said nothing; text that is not the BUTTON format is an error."""
+    with no text is a turn that said nothing; text that is not the BUTTON format is a RecordError."""
     if not (text or "").strip():
         return ParsedExchange(calls=list(calls))
     parsed = parse_assistant_text(text or "")
     if parsed.error is not None:
-        raise ValueError(f"assistant message does not parse: {parsed.error}")
+        raise RecordError(f"assistant message does not parse: {parsed.error}")
     return ParsedExchange(calls=[*parsed.calls, *calls], text=parsed.content, final=parsed.final)
 
 

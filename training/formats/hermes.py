@@ -10,11 +10,9 @@ refusal, a final answer) is its text alone. Roles are system, user, assistant an
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from datamodel.button_format import ParsedCall
 from datamodel.trajectory import AssistantTurn, ToolTurn, UserTurn
 from db.store import StoredConversation
 from roles.prompts import native_system_prompt
@@ -27,6 +25,7 @@ from training.formats.common import (
     openai_tools,
     result_payload,
 )
+from training.formats.reading import RecordError, call_object, decoded, record_items, text_field
 
 __all__ = ["hermes_record", "hermes_system_prompt", "parse_hermes"]
 
@@ -80,17 +79,21 @@ def hermes_record(conversation: StoredConversation) -> dict[str, Any]:
 def parse_hermes(record: dict[str, Any]) -> list[ParsedExchange]:
     """Every user message and assistant message (its text and final answer, then its `<tool_call>`
     blocks) in order, with the `<tool_response>` blocks of each tool message given to the assistant turn
-    before it."""
+    before it; RecordError says where a record does not hold that."""
     exchanges: list[ParsedExchange] = []
-    for message in record["messages"]:
-        if message["role"] == "user":
-            exchanges.append(ParsedExchange(role="user", text=message["content"]))
-        elif message["role"] == "assistant":
-            content = message["content"]
-            calls = [json.loads(body) for body in _CALL.findall(content)]
-            parsed = [ParsedCall(name=c["name"], arguments=c["arguments"]) for c in calls]
-            exchanges.append(assistant_exchange(_CALL.sub("", content), parsed))
-        elif message["role"] == "tool":
-            responses = [json.loads(body) for body in _RESPONSE.findall(message["content"])]
+    for k, message in enumerate(record_items(record, "messages")):
+        where, role = f"messages[{k}]", message.get("role")
+        if role == "user":
+            exchanges.append(ParsedExchange(role="user", text=text_field(message, "content", where)))
+        elif role == "assistant":
+            content = text_field(message, "content", where)
+            calls = [call_object(decoded(body, where), where) for body in _CALL.findall(content)]
+            exchanges.append(assistant_exchange(_CALL.sub("", content), calls))
+        elif role == "tool":
+            responses = [
+                decoded(body, where) for body in _RESPONSE.findall(text_field(message, "content", where))
+            ]
+            if not all(isinstance(r, dict) and "content" in r for r in responses):
+                raise RecordError(f'{where}: a <tool_response> holds a {{"name", "content"}} object')
             add_results(exchanges, (r["content"] for r in responses))
     return exchanges

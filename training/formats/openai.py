@@ -9,7 +9,6 @@ plain assistant message without `tool_calls`; a failed call's `tool` message hol
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from datamodel.button_format import ParsedCall
@@ -24,6 +23,15 @@ from training.formats.common import (
     dumps,
     openai_tools,
     result_payload,
+)
+from training.formats.reading import (
+    RecordError,
+    checked_call,
+    decoded,
+    objects,
+    optional_text,
+    record_items,
+    text_field,
 )
 
 __all__ = ["openai_record", "parse_openai"]
@@ -63,19 +71,28 @@ def openai_record(conversation: StoredConversation) -> dict[str, Any]:
     }
 
 
+def _call(item: dict[str, Any], where: str) -> ParsedCall:
+    """A `{"type": "function", "function": {"name", "arguments": "<JSON>"}}` tool call."""
+    function = item.get("function")
+    if not isinstance(function, dict):
+        raise RecordError(f'{where}: a tool call holds its "function" object')
+    arguments = decoded(text_field(function, "arguments", f"{where}.function"), f"{where}.function.arguments")
+    return checked_call(function.get("name"), arguments, where)
+
+
 def parse_openai(record: dict[str, Any]) -> list[ParsedExchange]:
     """Every user message and assistant message (its text, final answer and `tool_calls`) in order, with
-    each `tool` message's result given to the assistant turn before it."""
+    each `tool` message's result given to the assistant turn before it; RecordError says where a record
+    does not hold that."""
     exchanges: list[ParsedExchange] = []
-    for message in record["messages"]:
-        if message["role"] == "user":
-            exchanges.append(ParsedExchange(role="user", text=message["content"]))
-        elif message["role"] == "assistant":
-            calls = [
-                ParsedCall(name=c["function"]["name"], arguments=json.loads(c["function"]["arguments"]))
-                for c in message.get("tool_calls") or []
-            ]
-            exchanges.append(assistant_exchange(message["content"], calls))
-        elif message["role"] == "tool":
-            add_results(exchanges, [json.loads(message["content"])])
+    for k, message in enumerate(record_items(record, "messages")):
+        where, role = f"messages[{k}]", message.get("role")
+        if role == "user":
+            exchanges.append(ParsedExchange(role="user", text=text_field(message, "content", where)))
+        elif role == "assistant":
+            tool_calls = objects(message.get("tool_calls") or [], f"{where}.tool_calls")
+            calls = [_call(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(tool_calls)]
+            exchanges.append(assistant_exchange(optional_text(message, "content", where), calls))
+        elif role == "tool":
+            add_results(exchanges, [decoded(text_field(message, "content", where), where)])
     return exchanges

@@ -17,11 +17,9 @@ count odd), and user turns in a row, which become one human turn.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from datamodel.button_format import ParsedCall
 from datamodel.trajectory import AssistantTurn, ToolTurn, Trajectory, UserTurn
 from db.store import StoredConversation
 from roles.prompts import native_system_prompt
@@ -34,6 +32,7 @@ from training.formats.common import (
     openai_tools,
     result_payload,
 )
+from training.formats.reading import call_object, decoded, record_items, text_field
 
 __all__ = ["parse_sharegpt", "sharegpt_record"]
 
@@ -93,27 +92,29 @@ def sharegpt_record(conversation: StoredConversation) -> dict[str, Any]:
     }
 
 
-def _parse_function_call(value: str) -> ParsedExchange:
+def _parse_function_call(value: str, where: str) -> ParsedExchange:
     thought = _THOUGHT.match(value)
-    body = json.loads(value[thought.end() :] if thought else value)
+    body = decoded(value[thought.end() :] if thought else value, where)
     items = body if isinstance(body, list) else [body]
-    calls = [ParsedCall(i["name"], i["arguments"]) for i in items]
+    calls = [call_object(item, f"{where}[{j}]") for j, item in enumerate(items)]
     return assistant_exchange(thought.group(1) if thought else "", calls)
 
 
 def parse_sharegpt(record: dict[str, Any]) -> list[ParsedExchange]:
     """Every human turn and gpt or function_call turn (its thought and calls) in order, with the results of
-    each observation given to the assistant turn before it."""
+    each observation given to the assistant turn before it; RecordError says where a record does not hold
+    that."""
     exchanges: list[ParsedExchange] = []
-    for turn in record["conversations"]:
-        if turn["from"] == "human":
-            exchanges.append(ParsedExchange(role="user", text=turn["value"]))
-        elif turn["from"] == "gpt":
-            exchanges.append(assistant_exchange(turn["value"]))
-        elif turn["from"] == "function_call":
-            exchanges.append(_parse_function_call(turn["value"]))
-        elif turn["from"] == "observation":
-            value = json.loads(turn["value"])
+    for k, turn in enumerate(record_items(record, "conversations")):
+        where, speaker = f"conversations[{k}]", turn.get("from")
+        if speaker == "human":
+            exchanges.append(ParsedExchange(role="user", text=text_field(turn, "value", where)))
+        elif speaker == "gpt":
+            exchanges.append(assistant_exchange(text_field(turn, "value", where)))
+        elif speaker == "function_call":
+            exchanges.append(_parse_function_call(text_field(turn, "value", where), f"{where}.value"))
+        elif speaker == "observation":
+            value = decoded(text_field(turn, "value", where), where)
             caller = next((e for e in reversed(exchanges) if e.role == "assistant"), None)
             add_results(exchanges, value if caller is not None and len(caller.calls) > 1 else [value])
     return exchanges

@@ -10,7 +10,6 @@ plain assistant message without `tool_calls`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from datamodel.button_format import ParsedCall
@@ -25,6 +24,15 @@ from training.formats.common import (
     dumps,
     openai_tools,
     result_payload,
+)
+from training.formats.reading import (
+    RecordError,
+    checked_call,
+    decoded,
+    objects,
+    optional_text,
+    record_items,
+    text_field,
 )
 
 __all__ = ["parse_trl", "trl_record"]
@@ -61,23 +69,27 @@ def trl_record(conversation: StoredConversation) -> dict[str, Any]:
     return {"messages": messages, "tools": dumps(openai_tools(conversation.task.functions))}
 
 
-def _parsed_call(function: dict[str, Any]) -> ParsedCall:
-    arguments = function["arguments"]
-    if not isinstance(arguments, dict):  # a JSON string here would be double-encoded by templates
-        raise ValueError(f"{function['name']}: arguments are a {type(arguments).__name__}, not a dict")
-    return ParsedCall(name=function["name"], arguments=arguments)
+def _parsed_call(item: dict[str, Any], where: str) -> ParsedCall:
+    """A tool call whose arguments are an object: a JSON string here would be double-encoded by templates."""
+    function = item.get("function")
+    if not isinstance(function, dict):
+        raise RecordError(f'{where}: a tool call holds its "function" object')
+    return checked_call(function.get("name"), function.get("arguments"), where)
 
 
 def parse_trl(record: dict[str, Any]) -> list[ParsedExchange]:
     """Every user message and assistant message (its text, final answer and `tool_calls`) in order, with
-    each `tool` message's result given to the assistant turn before it."""
+    each `tool` message's result given to the assistant turn before it; RecordError says where a record
+    does not hold that."""
     exchanges: list[ParsedExchange] = []
-    for message in record["messages"]:
-        if message["role"] == "user":
-            exchanges.append(ParsedExchange(role="user", text=message["content"]))
-        elif message["role"] == "assistant":
-            calls = [_parsed_call(c["function"]) for c in message.get("tool_calls") or []]
-            exchanges.append(assistant_exchange(message["content"], calls))
-        elif message["role"] == "tool":
-            add_results(exchanges, [json.loads(message["content"])])
+    for k, message in enumerate(record_items(record, "messages")):
+        where, role = f"messages[{k}]", message.get("role")
+        if role == "user":
+            exchanges.append(ParsedExchange(role="user", text=text_field(message, "content", where)))
+        elif role == "assistant":
+            tool_calls = objects(message.get("tool_calls") or [], f"{where}.tool_calls")
+            calls = [_parsed_call(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(tool_calls)]
+            exchanges.append(assistant_exchange(optional_text(message, "content", where), calls))
+        elif role == "tool":
+            add_results(exchanges, [decoded(text_field(message, "content", where), where)])
     return exchanges
