@@ -28,6 +28,7 @@ from db import DEFAULT_DB_URL
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from datamodel.run_config import EvalConfig
     from db.reports import Table
     from evaluation.runner import EvalProgress, EvalReport
 
@@ -39,21 +40,29 @@ def _progress_bar(label: str) -> Progress:
 
 
 def _check_model(model: str) -> None:
-    """Fail before anything is stored when a local model is not there."""
+    """Fail before anything is stored when a local model is not there or is not a model."""
     from datamodel.models import parse_model
+    from roles.local_models import ModelPathError, check_local_model
 
     try:
         spec = parse_model(model)
     except ValueError as exc:
         raise fail(f"--model: {exc}") from None
-    if spec.kind == "hf" and not Path(spec.name).exists():
+    if spec.kind != "hf":
+        return
+    if not Path(spec.name).exists():
         hint = " (run `make model`)" if model == "smollm2" else ""
         raise fail(f"--model {model}: no model at {spec.name}{hint}")
+    try:
+        check_local_model(Path(spec.name))
+    except ModelPathError as exc:
+        raise fail(f"--model {model}: {exc}") from None
 
 
 def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: str) -> EvalReport:
     from datamodel.models import ClientSetupError
     from evaluation.runner import run_evaluation
+    from roles.local_models import ModelPathError
 
     with _progress_bar(f"evaluating {label}") as bar:
         handle = bar.add_task("eval", total=None, succeeded=0, scored=0)
@@ -63,7 +72,7 @@ def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: 
 
         try:
             return run_evaluation(sessions, eval_run_id, on_progress=show)
-        except (ClientSetupError, FileNotFoundError, OSError) as exc:
+        except (ClientSetupError, ModelPathError, FileNotFoundError, OSError) as exc:
             bar.stop()
             raise fail(f"eval run {eval_run_id} stopped: {exc}; fix it and continue with --resume") from None
         except KeyboardInterrupt:
@@ -72,7 +81,7 @@ def _run_one(sessions: sessionmaker[Session], eval_run_id: int, label: str, db: 
             raise typer.Exit(130) from None
 
 
-def _announce(sessions: sessionmaker[Session], eval_run_id: int, model: str) -> None:
+def _announce(sessions: sessionmaker[Session], eval_run_id: int, config: EvalConfig) -> None:
     """What is about to be measured, and what the tasks were checked against."""
     from db.models import EvalRun
 
@@ -81,7 +90,11 @@ def _announce(sessions: sessionmaker[Session], eval_run_id: int, model: str) -> 
         assert run is not None
         source, held = run.task_source, run.held_out
         linked = f", from training run {run.training_run_id}" if run.training_run_id is not None else ""
-        console.print(f"eval run [bold]{run.id}[/bold]: {run.label} ({model}{linked}) on {source['n']} tasks")
+        console.print(
+            f"eval run [bold]{run.id}[/bold]: {run.label} ({config.model}{linked}) on {source['n']} tasks"
+        )
+        if run.call_format != config.call_format:
+            console.print(f"  calls asked for in the {run.call_format} format its training data taught")
     if held["checked_against"]:
         skipped = source.get("skipped_as_trained_on", 0)
         sources = ", ".join(held["checked_against"])
@@ -123,6 +136,7 @@ def evaluate(ctx: typer.Context) -> None:
     from db.models import EvalRun
     from evaluation.heldout import HeldOutError
     from evaluation.runner import start_evaluation
+    from roles.local_models import ModelPathError
 
     command = parse_command(EvalCommand, ctx.args, prog="button eval", shortcuts=EVAL_SHORTCUTS)
     if command.resume is None and not command.model:
@@ -132,12 +146,13 @@ def evaluate(ctx: typer.Context) -> None:
     configs = command.configs()
     sessions = open_store(command.db)
     ids = [] if command.resume is None else [command.resume]
+    follow = "call_format" not in command.model_fields_set  # --call-format given: it wins
     for config in configs:
         try:
-            ids.append(start_evaluation(sessions, config))
-        except HeldOutError as exc:
+            ids.append(start_evaluation(sessions, config, follow_training_format=follow))
+        except (HeldOutError, ModelPathError) as exc:
             raise fail(str(exc)) from None
-        _announce(sessions, ids[-1], config.model)
+        _announce(sessions, ids[-1], config)
     reports = []
     for eval_run_id in ids:
         with sessions() as session:

@@ -348,6 +348,14 @@ class ForkConfig(BaseModel):
     fork_turn: int = Field(ge=1, description="Turns before this index are the parent's.")
     change: ForkChange = Field(description="The one setting changed.")
     generate: GenerateConfig = Field(description="The full settings the fork was simulated with.")
+    # An evaluation's episodes run without the sub-task hints and stop on idle turns; a fork of one (or
+    # of a fork of one) runs the same way, so these travel down every fork of the chain.
+    hints: bool = Field(default=True, description="The assistant saw the hidden sub-task hints.")
+    max_idle: int | None = Field(
+        default=None,
+        ge=1,
+        description="Idle assistant turns in a row that ended an episode (none: no limit).",
+    )
 
     @field_serializer("change")
     def _only_what_changed(self, change: ForkChange) -> dict[str, Any]:

@@ -34,10 +34,12 @@ class HeldOutError(Exception):
 
 @dataclass(frozen=True)
 class TrainingTasks:
-    """The fingerprints of every task in the training data the evaluation was told about."""
+    """The fingerprints of every task in the training data the evaluation was told about, and the export
+    formats that data came in (from the manifests; empty when none says)."""
 
     fingerprints: frozenset[str]
     sources: tuple[str, ...]
+    formats: frozenset[str] = frozenset()
 
     def record(self) -> dict[str, Any]:
         """What the evaluation stores about its held-out check."""
@@ -69,12 +71,19 @@ def _manifest_fingerprints(manifest: dict[str, Any], where: str) -> set[str]:
     return _from_database(manifest, where)
 
 
+def _format(manifest: dict[str, Any]) -> set[str]:
+    """The export format a manifest names (`button export --format`), if it names one."""
+    name = manifest.get("format")
+    return {name} if isinstance(name, str) else set()
+
+
 def training_tasks(train_data: Sequence[Path], training_run: TrainingRun | None) -> TrainingTasks:
     """Every task of the given export files and of the training run's data; HeldOutError when one of
     them cannot say which tasks it holds (then nothing could be promised about the evaluation)."""
 
     fingerprints: set[str] = set()
     sources: list[str] = []
+    formats: set[str] = set()
     for path in train_data:
         if not path.is_file():
             raise HeldOutError(f"--train-data {path}: no such file")
@@ -88,6 +97,7 @@ def training_tasks(train_data: Sequence[Path], training_run: TrainingRun | None)
                 "are unknown; pass the file `button export` wrote, with its manifest"
             )
         fingerprints |= _manifest_fingerprints(manifest, f"--train-data {path}")
+        formats |= _format(manifest)
         sources.append(str(path))
     if training_run is not None:
         where = f"training run {training_run.id}"
@@ -97,8 +107,9 @@ def training_tasks(train_data: Sequence[Path], training_run: TrainingRun | None)
                 "unknown; pass the exported file with --train-data"
             )
         fingerprints |= _manifest_fingerprints(training_run.data_manifest, where)
+        formats |= _format(training_run.data_manifest)
         sources.append(f"training_run:{training_run.id}")
-    return TrainingTasks(frozenset(fingerprints), tuple(sources))
+    return TrainingTasks(frozenset(fingerprints), tuple(sources), frozenset(formats))
 
 
 def world_tasks(

@@ -1,6 +1,11 @@
 """The `button eval` service: the model under test plays the Assistant over held-out tasks, without
 sub-task hints, and every conversation is scored.
 
+A local model (`hf:PATH`) is checked before anything is stored: a folder that is not a model is refused
+with the reason, and no eval run is left behind. Told to follow the training data, the evaluation asks
+the model for calls in the form its training data taught (native for every export but `button`), read
+from the linked training run's or the --train-data files' manifests.
+
 The User and the Tools are played as in generation (offline scripted: the user states the task and answers
 questions, the tools execute in the offline world). This module chooses the held-out tasks, scores each
 trajectory and summarizes; simulator/evaluation_runs.py runs the episodes and stores everything (the run
@@ -19,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from datamodel.behaviours import BehaviourMix
+from datamodel.models import CallFormat
 from datamodel.run_config import EvalConfig
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory
@@ -26,18 +32,32 @@ from db import eval_store, store
 from db.models import TrainingRun
 from evaluation.heldout import HeldOutError, TrainingTasks, stored_tasks, training_tasks, world_tasks
 from evaluation.metrics import EpisodeMetrics, MetricSummary, Scored, breakdowns_by, episode_metrics
+from roles.local_models import check_local_model
 from simulator.evaluation_runs import create_eval_run, finish_eval_run, simulate_eval_run
 from simulator.runs import RunError
 
 __all__ = [
+    "EXPORT_CALL_FORMATS",
     "EvalProgress",
     "EvalReport",
+    "check_model",
     "finish_evaluation",
     "load_report",
     "run_evaluation",
     "score",
     "start_evaluation",
+    "trained_call_format",
 ]
+
+# The call format each export teaches a model trained on it: BUTTON tags, or calls as structure that a
+# chat template renders natively (sharegpt's function_call turns too, through LLaMA-Factory's template).
+EXPORT_CALL_FORMATS: dict[str, CallFormat] = {
+    "button": "button",
+    "trl": "native",
+    "openai": "native",
+    "hermes": "native",
+    "sharegpt": "native",
+}
 
 
 Breakdowns = dict[str, dict[str, MetricSummary]]
@@ -101,6 +121,20 @@ def _linked_training_run(session: Session, config: EvalConfig) -> TrainingRun | 
     return None
 
 
+def check_model(config: EvalConfig) -> None:
+    """Raise ModelPathError (roles.local_models) when the model under test is a local model the loader
+    cannot open; endpoint and offline models are checked when they are first asked."""
+    spec = config.assistant.spec
+    if spec.kind == "hf":
+        check_local_model(Path(spec.name))
+
+
+def trained_call_format(training: TrainingTasks) -> CallFormat | None:
+    """The call format the training data taught, when its manifests name formats that agree on one."""
+    taught = {EXPORT_CALL_FORMATS[f] for f in training.formats if f in EXPORT_CALL_FORMATS}
+    return taught.pop() if len(taught) == 1 else None
+
+
 def _held_out_tasks(
     session: Session, config: EvalConfig, training: TrainingTasks
 ) -> tuple[list[CompositionalTask], dict[str, Any]]:
@@ -121,12 +155,20 @@ def _held_out_tasks(
     return tasks, source | {"skipped_as_trained_on": skipped}
 
 
-def start_evaluation(sessions: sessionmaker[Session], config: EvalConfig) -> int:
-    """Check the held-out tasks against the training data, then store the run, its tasks and the eval
-    run; returns the eval run's id. Nothing is stored when the tasks cannot be held out."""
+def start_evaluation(
+    sessions: sessionmaker[Session], config: EvalConfig, *, follow_training_format: bool = False
+) -> int:
+    """Check the model and the held-out tasks against the training data, then store the run, its tasks
+    and the eval run; returns the eval run's id. Nothing is stored when the model is not one
+    (ModelPathError) or the tasks cannot be held out (HeldOutError). With `follow_training_format`, the
+    call format is the one the training data taught, when its manifests say (the stored config has it)."""
+    check_model(config)
     with sessions() as session:
         linked = _linked_training_run(session, config)
         training = training_tasks(config.train_data, linked)
+        taught = trained_call_format(training) if follow_training_format else None
+        if taught is not None:
+            config = config.model_copy(update={"call_format": taught})
         tasks, source = _held_out_tasks(session, config, training)
     return create_eval_run(
         sessions,

@@ -1,7 +1,9 @@
 """The assistant: solves the task with the offered functions, guided by the hidden sub-task hint.
 
 It accepts both reply forms a client may give — native function calls (`list[FunctionCall]`, with an
-optional `thought`) and text in the BUTTON tag format — and normalizes either into an `AssistantTurn`.
+optional `thought`) and text — and normalizes either into an `AssistantTurn`. Text is read in the BUTTON
+tag format, or, when the assistant calls natively, in any form a chat template writes native calls as
+text (roles/native_text.py: a local model, or a server without a tool-call parser, returns them so).
 Its model context mirrors the form the model used, so a native model sees native tool messages and a
 text model sees the BUTTON tool message.
 """
@@ -31,9 +33,11 @@ from autogen_core.models import (
 from autogen_core.tools import ParametersSchema, ToolSchema
 
 from datamodel.button_format import parse_assistant_text, render_assistant_text, render_tool_results
+from datamodel.json_text import decode_json
 from datamodel.tasks import FunctionSpec, SubTask
 from datamodel.trajectory import AssistantTurn, ToolCall, ToolTurn, UserTurn
 from roles.messages import AssistantTurnMessage, turn_message, turn_of, usage_from
+from roles.native_text import parse_native_text, written_as_button
 from roles.prompts import assistant_feedback, button_system_prompt, hint_block, native_system_prompt
 
 __all__ = ["AssistantRole", "tool_schema", "turn_from_calls", "turn_from_text"]
@@ -51,7 +55,7 @@ def turn_from_calls(calls: Sequence[FunctionCall], thought: str | None, turn_no:
     parsed: list[ToolCall] = []
     for k, call in enumerate(calls):
         try:
-            arguments: Any = json.loads(call.arguments) if call.arguments.strip() else {}
+            arguments: Any = decode_json(call.arguments) if call.arguments.strip() else {}
         except json.JSONDecodeError as exc:
             arguments, problem = None, f"not JSON ({exc.msg})"
         else:
@@ -65,9 +69,10 @@ def turn_from_calls(calls: Sequence[FunctionCall], thought: str | None, turn_no:
     return AssistantTurn(content=thought or "", tool_calls=parsed)
 
 
-def turn_from_text(text: str, thought: str | None, turn_no: int) -> AssistantTurn:
-    """Normalize a BUTTON-format text reply; ids are assigned here as call_<turn>_<k>."""
-    parsed = parse_assistant_text(text)
+def turn_from_text(text: str, thought: str | None, turn_no: int, *, native: bool = False) -> AssistantTurn:
+    """Normalize a text reply, in the BUTTON format or (`native`) any native call form written as text;
+    ids are assigned here as call_<turn>_<k>."""
+    parsed = parse_native_text(text) if native else parse_assistant_text(text)
     calls = [
         ToolCall(id=f"call_{turn_no}_{k}", name=c.name, arguments=c.arguments)
         for k, c in enumerate(parsed.calls)
@@ -141,13 +146,17 @@ class AssistantRole(BaseChatAgent):
         self._turn_no += 1
         self._seen_ids.update(c.id for c in turn.tool_calls)
         if self._native and turn.tool_calls and turn.format_error is None:
-            self._native_ids.update(c.id for c in turn.tool_calls)
-            calls = [
-                FunctionCall(id=c.id, name=c.name, arguments=json.dumps(c.arguments, ensure_ascii=False))
-                for c in turn.tool_calls
-            ]
-            return AssistantMessage(content=calls, thought=turn.content or None, source=self.name)
+            return self._native_message(turn, turn.content or None)
         return AssistantMessage(content=turn.raw or render_assistant_text(turn), source=self.name)
+
+    def _native_message(self, turn: AssistantTurn, thought: str | None) -> AssistantMessage:
+        """A turn's calls as native function calls (their results then come back as tool messages)."""
+        self._native_ids.update(c.id for c in turn.tool_calls)
+        calls = [
+            FunctionCall(id=c.id, name=c.name, arguments=json.dumps(c.arguments, ensure_ascii=False))
+            for c in turn.tool_calls
+        ]
+        return AssistantMessage(content=calls, thought=thought, source=self.name)
 
     def _results_message(self, turn: ToolTurn, source: str) -> LLMMessage:
         if turn.results and all(r.call_id in self._native_ids for r in turn.results):
@@ -168,15 +177,12 @@ class AssistantRole(BaseChatAgent):
             turn = turn_from_calls(result.content, result.thought, self._turn_no)
             turn = _dedupe_ids(turn, self._seen_ids, self._turn_no)
             if turn.format_error is None:
-                self._native_ids.update(c.id for c in turn.tool_calls)
-                calls = [
-                    FunctionCall(id=c.id, name=c.name, arguments=json.dumps(c.arguments, ensure_ascii=False))
-                    for c in turn.tool_calls
-                ]
-                return turn, AssistantMessage(content=calls, thought=result.thought, source=self.name)
+                return turn, self._native_message(turn, result.thought)
             return turn, AssistantMessage(content=turn.raw or "", source=self.name)
-        turn = turn_from_text(result.content, result.thought, self._turn_no)
+        turn = turn_from_text(result.content, result.thought, self._turn_no, native=self._native)
         turn = _dedupe_ids(turn, self._seen_ids, self._turn_no)
+        if self._native and turn.tool_calls and not written_as_button(result.content):
+            return turn, self._native_message(turn, turn.content or None)  # native calls written as text
         return turn, AssistantMessage(content=result.content, thought=result.thought, source=self.name)
 
     def _problem(self, turn: AssistantTurn) -> str | None:

@@ -20,6 +20,7 @@ from autogen_ext.models.openai import BaseOpenAIChatCompletionClient
 from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from datamodel.models import ClientSetupError, RoleModel
+from roles.chat_layouts import CHAT_LAYOUT_VERSION
 from roles.resilience import LLMRuntime, ManagedClient
 
 __all__ = [
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 LOCAL_API_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".json")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".json", ".jinja")  # .jinja: the chat template
 
 
 # What an OpenAI-compatible endpoint typically offers, for model names autogen-ext's table does not know.
@@ -154,6 +155,8 @@ def _identity(settings: RoleModel, *, native_tools: bool, parallel: bool) -> dic
     identity = {**fields, "native_tools": native_tools, "parallel": parallel}
     if settings.spec.kind == "hf":
         identity["weights"] = local_weights_stamp(settings.spec.name)
+        if native_tools:  # how the prompt is laid out for native calls (roles/chat_layouts.py)
+            identity["chat_layout"] = CHAT_LAYOUT_VERSION
     return identity
 
 

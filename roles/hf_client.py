@@ -1,8 +1,13 @@
 """A local transformers model behind autogen-core's `ChatCompletionClient` (none ships with autogen).
 
-Plain text out: the roles already parse BUTTON `<call>`/`<final>` text and tool JSON, so this client
-never interprets a reply. Models load lazily, once per process (a path names a model directory or a GGUF
-file), and one `generate` runs at a time per model on a worker thread, so the event loop stays free.
+Plain text out: the roles parse BUTTON `<call>`/`<final>` text, native calls written as text and tool
+JSON, so this client never interprets a reply. What it does choose is the prompt's layout
+(roles/chat_layouts.py): with tools (a native assistant) the conversation goes through the model's own
+chat template with `tools=` and `tool_calls`, as the `trl` export trains it, or, when the template
+ignores tools, in the Hermes layout of the `hermes` export.
+
+Models load lazily, once per process (a path names a model directory or a GGUF file), and one
+`generate` runs at a time per model on a worker thread, so the event loop stays free.
 torch and transformers are imported only here, only when an `hf:` or `smollm2` role is used.
 
 Each call re-renders the whole conversation, so on CPU re-encoding a 1-2k token prompt costs seconds every
@@ -14,30 +19,27 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import threading
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from autogen_core import CancellationToken
 from autogen_core.models import (
-    AssistantMessage,
     ChatCompletionClient,
     CreateResult,
-    FunctionExecutionResultMessage,
     LLMMessage,
     ModelCapabilities,
     ModelFamily,
     ModelInfo,
     RequestUsage,
-    SystemMessage,
 )
 from autogen_core.tools import Tool, ToolSchema
 from pydantic import BaseModel
 
-from datamodel.button_format import render_call_block
+from roles.chat_layouts import ChatLayout, native_layout, to_chat
 from roles.local_models import load_model, load_tokenizer, resolve_base_model
 
 __all__ = [
@@ -148,6 +150,11 @@ class LoadedModel:
     lock: threading.Lock
     prefix_cache: PrefixKVCache = field(default_factory=PrefixKVCache)
 
+    @cached_property
+    def native_layout(self) -> ChatLayout:
+        """How native calls reach this model: through its template, or in the Hermes layout."""
+        return native_layout(self.tokenizer)
+
 
 def loaded_model(path: str) -> LoadedModel:
     """The model at `path` loaded once per process, through the one loader of local models
@@ -162,25 +169,6 @@ def loaded_model(path: str) -> LoadedModel:
             model = load_model(checkpoint).eval()
             _LOADED[path] = LoadedModel(model, load_tokenizer(checkpoint), threading.Lock())
         return _LOADED[path]
-
-
-def to_chat(messages: Sequence[LLMMessage]) -> list[dict[str, Any]]:
-    """autogen messages → chat-template messages (tool results as `tool` messages)."""
-    chat: list[dict[str, Any]] = []
-    for message in messages:
-        if isinstance(message, SystemMessage):
-            chat.append({"role": "system", "content": message.content})
-        elif isinstance(message, FunctionExecutionResultMessage):
-            chat.extend({"role": "tool", "name": r.name, "content": r.content} for r in message.content)
-        elif isinstance(message, AssistantMessage):
-            content = message.content
-            if not isinstance(content, str):  # native calls written back as BUTTON text
-                calls = [(c.name, json.loads(c.arguments or "{}")) for c in content]
-                content = f"{message.thought or ''}\n{render_call_block(calls)}".strip()
-            chat.append({"role": "assistant", "content": content})
-        else:
-            chat.append({"role": "user", "content": str(message.content)})
-    return chat
 
 
 class HFChatCompletionClient(ChatCompletionClient):
@@ -267,6 +255,16 @@ class HFChatCompletionClient(ChatCompletionClient):
         prefixes.store(output.sequences[0], getattr(output, "past_key_values", None))
         return output.sequences[0]
 
+    def _chat(
+        self, messages: Sequence[LLMMessage], tools: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The chat messages and the tools handed to the template: tools mean a native assistant, whose
+        calls go through the template or, when it ignores tools, in the Hermes layout."""
+        if not tools:
+            return to_chat(messages), []
+        layout = self._loaded.native_layout
+        return to_chat(messages, layout, tools), tools if layout == "template" else []
+
     async def create(
         self,
         messages: Sequence[LLMMessage],
@@ -278,10 +276,11 @@ class HFChatCompletionClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         schemas = [] if tool_choice == "none" else [_tool_dict(t) for t in tools]
+        chat, template_tools = self._chat(messages, schemas)
         cancelled = threading.Event()
         try:
             text, prompt, completion = await asyncio.to_thread(
-                self._generate, to_chat(messages), schemas, cancelled
+                self._generate, chat, template_tools, cancelled
             )
         except asyncio.CancelledError:
             # The thread cannot be cancelled, but generate checks this between tokens: Ctrl-C then stops
@@ -321,8 +320,10 @@ class HFChatCompletionClient(ChatCompletionClient):
         return self._usage
 
     def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        chat = to_chat(messages)
-        ids = self._loaded.tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"]
+        chat, template_tools = self._chat(messages, [_tool_dict(t) for t in tools])
+        ids = self._loaded.tokenizer.apply_chat_template(
+            chat, tools=template_tools or None, tokenize=True, return_dict=True
+        )["input_ids"]
         return len(ids)
 
     def remaining_tokens(

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_BASE_MODEL",
     "LOGIT_TOLERANCE",
     "ModelPathError",
+    "check_local_model",
     "convert_gguf",
     "generate_reply",
     "is_checkpoint_dir",
@@ -34,6 +35,7 @@ DEFAULT_BASE_MODEL = SMOLLM2_PATH.parent  # the folder `make model` fills
 LOGIT_TOLERANCE = 1e-3
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin")
 _SOURCE_FILE = "converted_from.json"
+_GGUF_MAGIC = b"GGUF"  # the first four bytes of every GGUF file
 
 
 class ModelPathError(ValueError):
@@ -87,6 +89,49 @@ def resolve_base_model(path: Path, cache_dir: Path | None = None) -> Path:
             return cache
     convert_gguf(gguf, cache)
     return cache
+
+
+def check_local_model(path: Path) -> None:
+    """Raise ModelPathError, naming the path and what was expected, unless `path` is a chat model the
+    loader can open: a checkpoint folder whose config and tokenizer load, with a vocabulary and a chat
+    template, or a GGUF file (or a folder holding one). No weights are read, so a command can check its
+    models before it stores anything."""
+    if is_checkpoint_dir(path):
+        tokenizer = _loaded_parts(path)
+        if len(tokenizer) < 2:  # transformers builds an empty tokenizer when the files are missing
+            raise ModelPathError(f"{path}: its tokenizer has no vocabulary (no tokenizer files?)")
+        if not tokenizer.chat_template:
+            raise ModelPathError(f"{path}: its tokenizer has no chat template to render conversations")
+        return
+    gguf = _gguf_file(path)
+    if gguf is not None:
+        with gguf.open("rb") as source:
+            if source.read(len(_GGUF_MAGIC)) != _GGUF_MAGIC:
+                raise ModelPathError(f"{gguf} is not a GGUF file (it lacks the GGUF header)")
+        return
+    if not path.exists():
+        raise ModelPathError(f"no model at {path}")
+    has_config = (path / "config.json").is_file()
+    found = "config.json but no weights" if has_config else "no config.json, weights or .gguf file"
+    raise ModelPathError(
+        f"{path} is not a model ({found}): expected a checkpoint folder (config.json, *.safetensors and "
+        "the tokenizer files, as `button train` writes them) or a .gguf file"
+    )
+
+
+def _loaded_parts(path: Path) -> Any:
+    """Load a checkpoint's config and tokenizer (the tokenizer is returned); ModelPathError says which
+    part does not load and why."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    loaded = None
+    for part, auto in (("config", AutoConfig), ("tokenizer", AutoTokenizer)):
+        try:
+            loaded = auto.from_pretrained(path, local_files_only=True)
+        except Exception as exc:  # transformers raises OSError, ValueError, KeyError, ...: all mean "no"
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelPathError(f"{path}: its {part} does not load ({reason})") from None
+    return loaded
 
 
 def convert_gguf(gguf: Path, out: Path, tolerance: float = LOGIT_TOLERANCE) -> float:

@@ -3,7 +3,8 @@
 The parent's first K turns seed the new episode (`run_episode(prefix=...)`) and stay stored once, in
 the parent (`db.fork_store`). The fork is verified like any conversation and belongs to a run of kind
 'fork' whose config records the parent, K, the change and the full settings the fork ran with, so a
-fork of a fork starts from those.
+fork of a fork starts from those. A fork of an evaluation's conversation runs as the evaluation did: the
+model under test in the assistant's seat, no sub-task hints, the same idle limit.
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from composition.world.offline import OfflineWorld
 from datamodel.checks import verdict
-from datamodel.run_config import ForkChange, ForkConfig, GenerateConfig, read_run_config
+from datamodel.run_config import EvalConfig, ForkChange, ForkConfig, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory, Turn
 from db import store
 from db.fork_store import add_fork
-from db.models import Run
 from simulator.batch import package_versions
 from simulator.build import episode_clients, llm_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
 
-__all__ = ["ForkError", "ForkOutcome", "fork_conversation", "run_config"]
+__all__ = ["ForkError", "ForkOutcome", "fork_conversation"]
 
 
 class ForkError(Exception):
@@ -45,9 +45,15 @@ class ForkOutcome:
     reason: str | None = None  # why it was rejected: the episode's error, or the first failed check
 
 
-def run_config(run: Run) -> GenerateConfig:
-    """The settings a run's conversations were simulated with, whatever the kind of run."""
-    return read_run_config(run.config).generation()
+def _episode(stored: GenerateConfig | EvalConfig | ForkConfig, config: GenerateConfig) -> EpisodeConfig:
+    """How the fork's episode runs: the parent run's way (an evaluation's hints and idle limit, or those
+    a fork recorded) with the fork's own parallel switch and turn limit."""
+    hints, max_idle = True, None
+    if isinstance(stored, EvalConfig):
+        hints, max_idle = False, stored.max_idle
+    elif isinstance(stored, ForkConfig):
+        hints, max_idle = stored.hints, stored.max_idle
+    return EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns, hints=hints, max_idle=max_idle)
 
 
 def _check(config: GenerateConfig, change: ForkChange, has_reference: bool) -> None:
@@ -71,7 +77,7 @@ def _check(config: GenerateConfig, change: ForkChange, has_reference: bool) -> N
 
 
 async def _simulate(
-    config: GenerateConfig, task: CompositionalTask, prefix: list[Turn]
+    config: GenerateConfig, episode: EpisodeConfig, task: CompositionalTask, prefix: list[Turn]
 ) -> tuple[Trajectory, dict[str, str]]:
     """One episode seeded with the shared turns; model clients are closed however it ends."""
     world = OfflineWorld(world_seed=config.world_seed)
@@ -84,7 +90,6 @@ async def _simulate(
         llm = llm_clients(config, runtime)
     try:
         clients = episode_clients(task, world, config, llm, runtime)
-        episode = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
         return await run_episode(task, clients, episode, prefix=prefix), clients.models
     finally:
         for client in llm.values():
@@ -103,22 +108,29 @@ def fork_conversation(
             raise ForkError(f"conversation {parent_id} does not exist") from None
         run = store.get_run(session, parent.run_id)
         assert run is not None
-        base, seed = run_config(run), run.seed
+        stored, seed = read_run_config(run.config), run.seed
     n_turns = len(parent.trajectory.turns)
     if not 1 <= fork_turn < n_turns:
         raise ForkError(
             f"--fork-at {fork_turn} is out of range: conversation {parent_id} has turns 0–{n_turns - 1}, "
             f"so fork at 1–{n_turns - 1}"
         )
-    config = change.apply(base)
+    config = change.apply(stored.generation())
     _check(config, change, parent.task.reference is not None)
+    episode = _episode(stored, config)
+    prefix = parent.trajectory.turns[:fork_turn]
     try:
-        trajectory, models = asyncio.run(_simulate(config, parent.task, parent.trajectory.turns[:fork_turn]))
+        trajectory, models = asyncio.run(_simulate(config, episode, parent.task, prefix))
     except ValueError as exc:  # a client that cannot play this task
         raise ForkError(str(exc)) from None
     checks = verify(parent.task, trajectory)
     run_settings = ForkConfig(
-        parent_conversation=parent_id, fork_turn=fork_turn, change=change, generate=config
+        parent_conversation=parent_id,
+        fork_turn=fork_turn,
+        change=change,
+        generate=config,
+        hints=episode.hints,
+        max_idle=episode.max_idle,
     )
     with sessions.begin() as session:
         run_id = store.create_run(

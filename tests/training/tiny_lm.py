@@ -13,6 +13,7 @@ import numpy as np
 __all__ = [
     "CHATML",
     "LLAMA3_TOOLS",
+    "QWEN_TOOLS",
     "SPECIALS",
     "build_tokenizer",
     "export_tokenizer",
@@ -56,6 +57,34 @@ LLAMA3_TOOLS = (
     "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
 )
 
+# Qwen2.5's tool layout (its template, shortened): the tools as JSON lines in the system turn, each call a
+# `<tool_call>` block after the assistant's text, consecutive tool results in one user turn of
+# `<tool_response>` blocks.
+QWEN_TOOLS = (
+    "{%- if tools %}{{ '<|im_start|>system\n' }}"
+    "{%- if messages[0].role == 'system' %}{{ messages[0].content }}{% endif %}"
+    "{{ '\n\n# Tools\n\n<tools>' }}{% for tool in tools %}{{ '\n' }}{{ tool | tojson }}{% endfor %}"
+    "{{ '\n</tools><|im_end|>\n' }}"
+    "{%- elif messages[0].role == 'system' %}"
+    "{{ '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}"
+    "{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if message.role == 'user' %}{{ '<|im_start|>user\n' + message.content + '<|im_end|>\n' }}"
+    "{%- elif message.role == 'assistant' %}{{ '<|im_start|>assistant' }}"
+    "{%- if message.content %}{{ '\n' + message.content }}{% endif %}"
+    "{%- for call in message.tool_calls or [] %}"
+    '{{ \'\n<tool_call>\n{"name": "\' + call.function.name + \'", "arguments": \' }}'
+    "{{ call.function.arguments | tojson }}{{ '}\n</tool_call>' }}"
+    "{%- endfor %}{{ '<|im_end|>\n' }}"
+    "{%- elif message.role == 'tool' %}"
+    "{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{ '<|im_start|>user' }}{% endif %}"
+    "{{ '\n<tool_response>\n' + message.content + '\n</tool_response>' }}"
+    "{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{ '<|im_end|>\n' }}{% endif %}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
 
 def build_tokenizer(corpus: Iterable[str], template: str, vocab_size: int = 800) -> Any:
     """A byte-level BPE tokenizer trained on `corpus` (deterministic), with chat special tokens."""
@@ -89,16 +118,16 @@ def export_tokenizer(data: Path, vocab_size: int = 1000) -> Any:
     return build_tokenizer(text, CHATML, vocab_size=vocab_size)
 
 
-def save_tiny_model(tokenizer: Any, folder: Path, seed: int = 0) -> Path:
-    """A 2-layer, 32-wide Qwen2 model for this tokenizer, saved with it as a checkpoint folder."""
+def save_tiny_model(tokenizer: Any, folder: Path, seed: int = 0, hidden_size: int = 32) -> Path:
+    """A 2-layer Qwen2 model (32 wide unless told) for this tokenizer, saved with it as a checkpoint."""
     import torch
     from transformers import AutoModelForCausalLM, Qwen2Config
 
     torch.manual_seed(seed)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
