@@ -15,6 +15,7 @@ from typing import Any
 
 from datamodel.trajectory import AssistantTurn, ToolTurn, UserTurn
 from db.store import StoredConversation
+from roles.chat_layouts import hermes_tools_prompt
 from roles.prompts import native_system_prompt
 from training.formats.common import (
     ParsedExchange,
@@ -34,15 +35,9 @@ _RESPONSE = re.compile(r"<tool_response>\n(.*?)\n</tool_response>", re.DOTALL)
 
 
 def hermes_system_prompt(tools: list[dict[str, Any]], parallel: bool) -> str:
-    """The native rules plus the function signatures and the tag to call them with."""
-    listing = "\n".join(dumps(tool) for tool in tools)
-    return (
-        f"{native_system_prompt(parallel)}\n\n"
-        f"The functions' signatures, one JSON object per line:\n<tools>\n{listing}\n</tools>\n\n"
-        "Write each call as a JSON object with the function's name and arguments inside tags:\n"
-        '<tool_call>\n{"name": "<function name>", "arguments": {<arguments>}}\n</tool_call>\n'
-        "Each result comes back inside <tool_response></tool_response> tags."
-    )
+    """The native rules plus the function signatures and the tag to call them with: the prompt a local
+    model evaluated in the Hermes layout gets (roles/chat_layouts.py), so training and evaluation agree."""
+    return native_system_prompt(parallel) + hermes_tools_prompt(tools)
 
 
 def _assistant_text(turn: AssistantTurn) -> str:
