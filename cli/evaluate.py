@@ -3,6 +3,7 @@ stored evaluations)."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -106,6 +107,12 @@ def _announce(sessions: sessionmaker[Session], eval_run_id: int, config: EvalCon
         )
 
 
+def _check_plot(plot: Path | None) -> None:
+    """Before any work: a chart needs matplotlib (the `train` extra)."""
+    if plot is not None and importlib.util.find_spec("matplotlib") is None:
+        raise fail(f"--plot {plot} needs matplotlib (the train extra): pip install -e '.[train]'")
+
+
 def _outputs(reports: list[EvalReport], json_path: Path | None, plot: Path | None) -> None:
     from evaluation.report import LEGEND, comparison_table, save_chart, write_json_report
 
@@ -141,6 +148,7 @@ def evaluate(ctx: typer.Context) -> None:
     command = parse_command(EvalCommand, ctx.args, prog="button eval", shortcuts=EVAL_SHORTCUTS)
     if command.resume is None and not command.model:
         raise fail("give at least one --model (or --resume an eval run)")
+    _check_plot(command.plot)
     for name in command.model:
         _check_model(name)
     configs = command.configs()
@@ -201,6 +209,7 @@ def evals(
     db: Annotated[str, typer.Option(help="Database URL (SQLite or postgresql+psycopg).")] = DEFAULT_DB_URL,
 ) -> None:
     """List stored evaluations, or compare some: table, JSON report, bar chart."""
+    _check_plot(plot)
     sessions = open_reader(db)
     if not ids:
         with sessions() as session:

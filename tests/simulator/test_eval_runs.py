@@ -179,3 +179,19 @@ def test_older_manifests_are_read_through_their_database(sqlite_url: str, tmp_pa
         "eval", "--model", "offline", "--from-run", "1", "--train-data", str(data), "--db", sqlite_url
     )
     assert code == 1 and "6 of the 6 tasks of run 1 are in the training data" in out
+
+
+def test_plot_without_matplotlib_is_one_line_before_any_work(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as without the `train` extra
+    assert button("db", "upgrade", "--db", sqlite_url)[0] == 0
+    for args in (
+        ("evals", "1", "--plot", "c.png"),
+        ("eval", "--model", "offline", "--n", "2", "--plot", "c.png"),
+    ):
+        code, out = button(*args, "--db", sqlite_url)
+        assert code == 1 and "needs matplotlib" in out and len(out.strip().splitlines()) == 1, out
+    assert "offline" not in button("evals", "--db", sqlite_url)[1]  # no eval run was made
