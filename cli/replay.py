@@ -34,6 +34,13 @@ def _fork(sessions: sessionmaker[Session], conversation_id: int, fork_at: int, c
         + (f" ({outcome.reason})" if outcome.reason else ""),
         highlight=False,
     )
+    if outcome.same_as_parent:
+        console.print(
+            f"[yellow]note:[/yellow] the change made no difference: from turn {fork_at} on, fork "
+            f"{outcome.conversation_id} says and calls exactly what conversation {conversation_id} did "
+            "(`button export` writes the same record once; --no-forks leaves forks out)",
+            highlight=False,
+        )
     return outcome.conversation_id
 
 

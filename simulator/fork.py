@@ -10,6 +10,7 @@ model under test in the assistant's seat, no sub-task hints, the same idle limit
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ class ForkOutcome:
     status: str
     n_turns: int
     reason: str | None = None  # why it was rejected: the episode's error, or the first failed check
+    same_as_parent: bool = False  # the re-simulated turns say and call exactly what the parent's did
 
 
 def _episode(stored: GenerateConfig | EvalConfig | ForkConfig, config: GenerateConfig) -> EpisodeConfig:
@@ -154,4 +156,10 @@ def fork_conversation(
     judged = verdict(checks)
     failed = next((c for c in checks if c.name == judged.rejected_by), None)
     reason = trajectory.error_line or (f"{failed.name.value}: {failed.reason}" if failed else None)
-    return ForkOutcome(fork_id, run_id, judged.status, len(trajectory.turns), reason)
+    same = _said(trajectory.turns[fork_turn:]) == _said(parent.trajectory.turns[fork_turn:])
+    return ForkOutcome(fork_id, run_id, judged.status, len(trajectory.turns), reason, same)
+
+
+def _said(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """What the turns say and call, without what it cost (usage, latency, model name)."""
+    return [turn.model_dump(mode="json", exclude={"usage"}) for turn in turns]

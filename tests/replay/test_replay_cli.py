@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -139,3 +140,26 @@ def test_logs_search_any_case_and_json_with_full_fork_turns(
     assert fork["turns"][0] == records[parallel_id]["turns"][0]
     assert [t["role"] for t in fork["turns"]][-1] == "assistant" and fork["status"] == "accepted"
     assert {c["name"] for c in fork["checks"]} >= {"answer_correct", "dependency_order"}
+
+
+def test_a_fork_that_changes_nothing_says_so_and_is_exported_once(
+    db_copy: str, scalar: Scalar, tmp_path: Path
+) -> None:
+    """A one-call-per-turn conversation forked sequentially re-simulates the same turns: the fork says so,
+    and export writes that content once (or leaves forks out)."""
+    sequential = scalar(
+        db_copy,
+        "SELECT c.id FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM tool_calls t WHERE "
+        "t.conversation_id = c.id GROUP BY t.message_id HAVING COUNT(*) > 1) ORDER BY c.id LIMIT 1",
+    )
+    code, out = button("replay", str(sequential), "--fork-at", "1", "--policy", "sequential", "--db", db_copy)
+    assert code == 0 and "the change made no difference" in out, out
+    forks = scalar(db_copy, "SELECT COUNT(*) FROM conversation_overview WHERE forked_from_id IS NOT NULL")
+    assert forks == 1
+    total = scalar(db_copy, "SELECT COUNT(*) FROM conversations WHERE status = 'accepted'")
+    out_file = tmp_path / "all.jsonl"
+    code, out = button("export", "--out", str(out_file), "--db", db_copy)
+    assert code == 0 and "skipped 1 conversation(s)" in out, out
+    assert len(out_file.read_text().splitlines()) == total - 1  # type: ignore[operator]
+    code, out = button("export", "--out", str(out_file), "--no-forks", "--duplicates", "--db", db_copy)
+    assert code == 0 and len(out_file.read_text().splitlines()) == total - 1, out  # type: ignore[operator]
