@@ -13,6 +13,7 @@ from alembic import context
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
+from db.migrations import is_ours
 from db.models import Base
 
 config = context.config
@@ -37,6 +38,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs go through table copies
         compare_type=True,
+        include_name=is_ours,  # the job queue's tables are procrastinate's (migration 0011)
     )
 
 
@@ -48,6 +50,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         compare_type=True,
+        include_name=is_ours,
         render_as_batch=bool(url and url.startswith("sqlite")),
     )
     with context.begin_transaction():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cli.logs  # noqa: F401  (registers `button logs`)
 import cli.replay  # noqa: F401  (registers `button replay`)
 import cli.stages  # noqa: F401  (registers `button stages`)
+import cli.worker  # noqa: F401  (registers `button worker`)
 from cli import database, evaluate, export, generate, inspect, sql, train  # noqa: F401  (registers commands)
 from cli.app import app
 

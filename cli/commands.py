@@ -59,9 +59,18 @@ class GenerateCommand(GenerateConfig):
         description="Store the tasks of a run with the same settings again (to sample LLM roles anew); "
         "without it such a run is refused.",
     )
+    distributed: bool = Field(
+        default=False,
+        description="Spread the episodes over `button worker`s on any machine (PostgreSQL --db only).",
+    )
+    work: bool = Field(
+        default=True, description="With --distributed: work on the run here too (--no-work: only watch)."
+    )
 
     def run_config(self) -> GenerateConfig:
-        return GenerateConfig.model_validate(self.model_dump(exclude={"db", "resume", "config", "repeat"}))
+        return GenerateConfig.model_validate(
+            self.model_dump(exclude={"db", "resume", "config", "repeat", "distributed", "work"})
+        )
 
 
 def read_generate(args: list[str]) -> GenerateCommand:

@@ -59,6 +59,10 @@ def generate(ctx: typer.Context) -> None:
             "(only the user may stay offline: the offline assistant needs a ground-truth reference and "
             "the offline tool runs only world functions)"
         )
+    if command.distributed or not command.work:  # the episodes go to `button worker`s (cli/distributed.py)
+        from cli.distributed import generate_distributed
+
+        return generate_distributed(command)
     sessions = open_store(db)
     if command.resume is not None:
         _check_resume(sessions, command)

@@ -22,7 +22,14 @@ def stats(
 ) -> None:
     """Runs, task mix, behaviours, verdicts and call figures."""
     from db import store
-    from db.reports import behaviour_mix, call_figures, outcome_counts, run_list, task_mix
+    from db.reports import (
+        behaviour_mix,
+        call_figures,
+        distributed_reports,
+        outcome_counts,
+        run_list,
+        task_mix,
+    )
 
     sessions = open_reader(db)
     with sessions() as session:
@@ -32,6 +39,8 @@ def stats(
         print_table(run_list(session))
         for report in (task_mix, behaviour_mix, outcome_counts, call_figures):
             print_table(report(session, run))
+        for table in distributed_reports(session, run):  # distributed runs: the queue, the workers
+            print_table(table)
 
 
 @app.command()

@@ -195,12 +195,14 @@ def add_conversation(
     trajectory: Trajectory,
     checks: Sequence[CheckResult],
     models: dict[str, str],
+    worker: str | None = None,
 ) -> int:
     """Store one conversation with its turns, calls and checks; returns its id. Never commits.
 
     Accepted iff every applicable check passed; `rejected_by` names the first applicable failure.
+    `worker` names the `button worker` that stored it (distributed runs only).
     """
-    row = _conversation_row(run_id, task_id, trajectory, checks, models)
+    row = {**_conversation_row(run_id, task_id, trajectory, checks, models), "worker": worker}
     conversation_id = session.scalars(insert(Conversation).returning(Conversation.id), [row]).one()
     # Child rows go in as one executemany each on the model's table: the ORM bulk path adds
     # bookkeeping that cost ~40% of an episode's write time here, for rows that are plain dicts.

@@ -26,12 +26,20 @@ __all__ = [
     "downgrade",
     "ensure_schema",
     "head_revision",
+    "is_ours",
     "migrate",
     "require_schema",
 ]
 
 ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
 _PG_LOCK_KEY = 0x42_55_54_54  # "BUTT": any fixed number shared by every button-sim process
+QUEUE_PREFIX = "procrastinate_"  # the job queue's own objects (migration 0011), not in db/models.py
+
+
+def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name` hook: compare only button-sim's own tables, not the job queue's, whose
+    schema is procrastinate's (created from its SQL by migration 0011)."""
+    return not (type_ == "table" and (name or "").startswith(QUEUE_PREFIX))
 
 
 def alembic_config(url_or_engine: str | Engine) -> Config:

@@ -207,6 +207,9 @@ class Conversation(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     fork_turn: Mapped[int | None]
+    # The `button worker` (host:pid) that stored it, in a distributed run; NULL when a run stored it
+    # itself on one machine.
+    worker: Mapped[str | None]
 
 
 class Message(Base):

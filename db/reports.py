@@ -14,7 +14,17 @@ from sqlalchemy.orm import Session
 
 from datamodel.behaviours import Behaviour
 
-__all__ = ["Table", "behaviour_mix", "call_figures", "outcome_counts", "run_list", "task_mix"]
+__all__ = [
+    "Table",
+    "behaviour_mix",
+    "call_figures",
+    "distributed_reports",
+    "job_queue",
+    "outcome_counts",
+    "run_list",
+    "task_mix",
+    "worker_shares",
+]
 
 
 @dataclass
@@ -132,3 +142,71 @@ def call_figures(session: Session, run_id: int | None) -> Table:
         for label, low, mean, high in session.execute(text(sql), params)
     ]
     return Table("Turns and calls", ["figure", "min", "mean", "max"], rows)
+
+
+LOCAL_WORKER = "(local run)"  # conversations a run stored itself, on one machine
+
+
+def worker_shares(session: Session, run_id: int | None) -> Table:
+    """Conversations by the `button worker` that stored them, each one's share, and its last one."""
+    where, params = _where(run_id)
+    sql = f"""
+        SELECT COALESCE(worker, '{LOCAL_WORKER}') AS worker, COUNT(*) AS conversations,
+               ROUND(COUNT(*) * 1.0 / NULLIF((SELECT COUNT(*) FROM conversations {where}), 0), 3) AS share,
+               MAX(created_at) AS last_stored
+        FROM conversations {where}
+        GROUP BY COALESCE(worker, '{LOCAL_WORKER}') ORDER BY conversations DESC, worker"""
+    rows = [
+        (worker, n, float(share) if share is not None else None, last)
+        for worker, n, share, last in session.execute(text(sql), params)
+    ]
+    return Table("Conversations by worker", ["worker", "conversations", "share", "last stored"], rows)
+
+
+def _has_queue(session: Session) -> bool:
+    """Whether this database holds the job queue (PostgreSQL, migration 0011)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")) is True
+
+
+def _alive_workers(session: Session, within_s: float) -> int:
+    sql = (
+        "SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > NOW() - make_interval(secs => :s)"
+    )
+    return session.scalar(text(sql), {"s": within_s}) or 0
+
+
+def job_queue(session: Session, run_id: int | None, alive_within_s: float = 30.0) -> Table:
+    """Jobs of distributed runs by state, and how many workers are alive now (a heartbeat within
+    `alive_within_s`). PostgreSQL with the queue only (migration 0011)."""
+    only = "AND queue_name = :queue" if run_id is not None else ""
+    sql = f"""
+        SELECT CAST(substr(queue_name, 12) AS INTEGER) AS run,
+               COUNT(*) FILTER (WHERE status = 'todo') AS todo,
+               COUNT(*) FILTER (WHERE status = 'doing') AS doing,
+               COUNT(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+               COUNT(*) FILTER (WHERE status = 'failed') AS failed
+        FROM procrastinate_jobs WHERE queue_name LIKE 'button\\_run\\_%' {only}
+        GROUP BY queue_name ORDER BY run"""
+    params = {"queue": f"button_run_{run_id}"} if run_id is not None else {}
+    rows = [tuple(row) for row in session.execute(text(sql), params)]
+    alive = _alive_workers(session, alive_within_s)
+    columns = ["run", "jobs to do", "in progress", "done", "failed"]
+    return Table(f"Job queue ({alive} worker(s) alive)", columns, rows)
+
+
+def distributed_reports(session: Session, run_id: int | None) -> list[Table]:
+    """The job queue and the workers' shares when the database has distributed runs; else nothing."""
+    where, params = _where(run_id)
+    stored_by_workers = session.scalar(
+        text(f"SELECT COUNT(*) FROM conversations {where or 'WHERE 1 = 1'} AND worker IS NOT NULL"), params
+    )
+    tables = []
+    if _has_queue(session):
+        queue = job_queue(session, run_id)
+        if queue.rows or _alive_workers(session, 30.0):
+            tables.append(queue)
+    if stored_by_workers or tables:
+        tables.append(worker_shares(session, run_id))
+    return tables

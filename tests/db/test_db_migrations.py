@@ -22,6 +22,7 @@ from db.engine import (
     make_engine,
     migrate,
 )
+from db.migrations import is_ours
 from db.models import Base
 
 TABLES = {
@@ -81,7 +82,7 @@ def test_nothing_left_to_autogenerate(db_url: str) -> None:
     engine = make_engine(db_url)
     ensure_schema(engine)
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": is_ours})
         assert compare_metadata(context, Base.metadata) == []
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection

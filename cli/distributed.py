@@ -1,0 +1,157 @@
+"""`button generate --distributed`: the run and its tasks are made here as in a local run; its episodes
+go to the job queue in the same PostgreSQL database, for this process and any `button worker`
+(simulator/distributed.py). The bar shows the whole run, whoever stores its conversations."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import typer
+
+from cli.app import console, counting_bar, err_console, fail, open_store, print_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cli.commands import GenerateCommand
+    from simulator.distributed import RunProgress, WorkerSettings
+
+__all__ = ["generate_distributed"]
+
+_COUNTS = "[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"
+
+
+def _checked(command: GenerateCommand) -> None:
+    """The flags go together and the database is PostgreSQL, or one line says why not."""
+    from simulator.distributed import QueueError, require_postgresql
+
+    if not command.distributed:
+        raise fail("--no-work goes with --distributed (it leaves the episodes to `button worker`s)")
+    if command.resume is not None:
+        raise fail(
+            f"--distributed starts a new run; run {command.resume}'s jobs stay in the queue: start "
+            f"`button worker --db {command.db}` to finish it, or finish it on this machine with "
+            f"button generate --resume {command.resume} --db {command.db}"
+        )
+    try:
+        require_postgresql(command.db)
+    except QueueError as exc:
+        raise fail(f"--distributed: {exc}") from None
+
+
+def _prepared(sessions: sessionmaker[Session], command: GenerateCommand) -> tuple[int, list[int], int]:
+    """Create the run and store its tasks; its id, its task ids and its episode concurrency."""
+    from composition.prompts import PromptError
+    from composition.seeds import SeedFormatError
+    from datamodel.models import ClientSetupError
+    from db import store
+    from simulator.batch import RunError, prepare_run
+
+    config = command.run_config()
+    try:
+        run_id, config = prepare_run(sessions, config, repeat=command.repeat)
+    except (RunError, SeedFormatError, PromptError, ClientSetupError) as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt as exc:
+        made = getattr(exc, "run_id", None)  # RunInterrupted: the run exists, marked interrupted
+        err_console.print(
+            "interrupted while storing the tasks"
+            + (f"; finish it with: button generate --resume {made} --db {command.db}" if made else "")
+        )
+        raise typer.Exit(130) from None
+    with sessions() as session:
+        task_ids = store.task_ids(session, run_id)
+    return run_id, task_ids, config.concurrency
+
+
+def generate_distributed(command: GenerateCommand) -> None:
+    """Create the run, defer its jobs, work on them here unless --no-work, and follow the whole run."""
+    _checked(command)
+    from cli.worker import quiet_queue_logs
+    from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
+
+    quiet_queue_logs()
+    db = command.db
+    sessions = open_store(db)
+    run_id, task_ids, concurrency = _prepared(sessions, command)
+    work = (
+        WorkerSettings(concurrency=max(1, concurrency // CHUNK_SIZE), queues=[queue_of(run_id)])
+        if command.work
+        else None
+    )
+    here = "this process works on it too" if work is not None else "this process only watches (--no-work)"
+    console.print(
+        f"run [bold]{run_id}[/bold]: {len(task_ids)} tasks in {-(-len(task_ids) // CHUNK_SIZE)} jobs of "
+        f"up to {CHUNK_SIZE} episodes; {here}. More workers, on any machine that reaches the database:\n"
+        f"  button worker --db {db}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        progress, stopped = asyncio.run(_follow(db, sessions, run_id, task_ids, work))
+    except QueueError as exc:
+        raise fail(f"{exc}; run {run_id} goes on with the other workers") from None
+    _closing(sessions, progress, stopped, run_id, db)
+
+
+async def _follow(
+    db: str,
+    sessions: sessionmaker[Session],
+    run_id: int,
+    task_ids: list[int],
+    work: WorkerSettings | None,
+) -> tuple[RunProgress, bool]:
+    from cli.worker import stop_on_signals
+    from simulator.distributed import distribute
+
+    stop = asyncio.Event()
+
+    def stopping() -> None:
+        err_console.print("stopping: the episodes in flight here finish first (Ctrl-C again: stop at once)")
+
+    with counting_bar("simulating", _COUNTS) as bar, stop_on_signals(stop, stopping):
+        handle = bar.add_task("simulate", total=len(task_ids), accepted=0, rejected=0)
+
+        def show(p: RunProgress) -> None:
+            done, accepted = p.counts.conversations, p.counts.accepted
+            bar.update(handle, completed=done, accepted=accepted, rejected=done - accepted)
+
+        progress = await distribute(db, sessions, run_id, task_ids, work=work, stop=stop, on_progress=show)
+    return progress, stop.is_set()
+
+
+def _closing(
+    sessions: sessionmaker[Session], progress: RunProgress, stopped: bool, run_id: int, db: str
+) -> None:
+    """The run's tables and one closing line, as a local run ends; a stop or a stuck run says how to
+    go on."""
+    from db.reports import behaviour_mix, call_figures, outcome_counts, task_mix, worker_shares
+
+    counts = progress.counts
+    if counts.status == "running" and stopped:
+        err_console.print(
+            f"stopped following run {run_id}: it goes on with its workers (button stats --run {run_id} "
+            f"--db {db}); start more with button worker --db {db}"
+        )
+        raise typer.Exit(130)
+    with sessions() as session:
+        for report in (task_mix, behaviour_mix, outcome_counts, call_figures, worker_shares):
+            print_table(report(session, run_id))
+    if counts.status == "finished":
+        console.print(
+            f"run {run_id} finished: {counts.conversations} conversations, {counts.accepted} accepted. "
+            f"Next: button export --format button --db {db} --out out/button_instruct.jsonl"
+        )
+        return
+    if counts.status == "interrupted":
+        console.print(
+            f"[yellow]budget reached[/yellow]: {counts.pending} task(s) left pending; continue with "
+            f"button generate --resume {run_id} --db {db} (and a new --budget-tokens/--budget-usd)"
+        )
+        return
+    raise fail(
+        f"run {run_id}: {progress.failed} job(s) failed after their retries and {counts.pending} task(s) "
+        f"have no conversation (the workers' output says why); finish it with button generate --resume "
+        f"{run_id} --db {db}"
+    )

@@ -1,0 +1,102 @@
+"""What workers of a distributed run ask the database: what is stored, what is spent, what is left.
+
+The database is the one truth every worker shares: a task is done when its conversation is stored (the
+unique key on run and task makes that exactly once), and a run's spent tokens are the sum over its
+stored messages. Small functions that take a session and never commit, as in db/store.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import Conversation, Message, Run, TaskRow
+
+__all__ = [
+    "RunCounts",
+    "UNIQUE_CONVERSATION",
+    "conversation_exists",
+    "is_duplicate_conversation",
+    "pending_count",
+    "run_counts",
+    "run_tokens",
+    "stored_task_ids",
+]
+
+UNIQUE_CONVERSATION = "uq_conversations_run_id_task_id"  # db/models.py's naming convention
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """Where a run stands, read from the database (every worker's work together)."""
+
+    status: str
+    tasks: int
+    conversations: int
+    accepted: int
+
+    @property
+    def pending(self) -> int:
+        return self.tasks - self.conversations
+
+
+def conversation_exists(session: Session, run_id: int, task_id: int) -> bool:
+    """Whether the run already stored a conversation for this task."""
+    query = select(exists().where(Conversation.run_id == run_id, Conversation.task_id == task_id))
+    return bool(session.scalar(query))
+
+
+def stored_task_ids(session: Session, run_id: int, task_ids: Collection[int]) -> set[int]:
+    """Which of these tasks already have their conversation in the run."""
+    query = select(Conversation.task_id).where(
+        Conversation.run_id == run_id, Conversation.task_id.in_(list(task_ids))
+    )
+    return set(session.scalars(query))
+
+
+def run_tokens(session: Session, run_id: int) -> tuple[int, int]:
+    """Prompt and completion tokens the run's stored conversations spent (every worker's)."""
+    query = (
+        select(
+            func.coalesce(func.sum(Message.prompt_tokens), 0),
+            func.coalesce(func.sum(Message.completion_tokens), 0),
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.run_id == run_id)
+    )
+    prompt, completion = session.execute(query).one()
+    return int(prompt or 0), int(completion or 0)
+
+
+def pending_count(session: Session, run_id: int) -> int:
+    """How many of the run's tasks have no conversation yet."""
+    done = exists().where(Conversation.task_id == TaskRow.id, Conversation.run_id == run_id)
+    query = select(func.count()).select_from(TaskRow).where(TaskRow.run_id == run_id, ~done)
+    return session.scalar(query) or 0
+
+
+def run_counts(session: Session, run_id: int) -> RunCounts:
+    """The run's status, tasks, conversations and accepted conversations."""
+    status = session.scalar(select(Run.status).where(Run.id == run_id))
+    if status is None:
+        raise KeyError(f"no run with id {run_id}")
+    tasks = session.scalar(select(func.count()).select_from(TaskRow).where(TaskRow.run_id == run_id))
+    conversations, accepted = session.execute(
+        select(func.count(), func.count().filter(Conversation.status == "accepted")).where(
+            Conversation.run_id == run_id
+        )
+    ).one()
+    return RunCounts(status, tasks or 0, int(conversations), int(accepted))
+
+
+def is_duplicate_conversation(error: IntegrityError) -> bool:
+    """Whether an insert failed because the run already has a conversation for the task (another worker
+    stored it first): the unique key's name on PostgreSQL, its columns in SQLite's message."""
+    diag = getattr(error.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == UNIQUE_CONVERSATION
+    return "conversations.run_id, conversations.task_id" in str(error.orig)

@@ -1,0 +1,305 @@
+"""Runs spread over machines: procrastinate's job queue in the run's own PostgreSQL database.
+
+`button generate --distributed` creates the run and its tasks as a local run does, then defers one job
+per chunk of CHUNK_SIZE tasks to the run's queue (`button_run_<id>`); `button worker` on any machine
+that reaches the database takes jobs of every open run and runs each with simulator/distributed_jobs.py.
+procrastinate brings the jobs table, worker heartbeats and the retry of failed jobs; a sweep in every
+worker hands the jobs of a worker whose heartbeat went stale (killed, machine lost) back to the queue
+through procrastinate's own job manager. The queue is at least once; the database makes it exactly once
+(simulator/distributed_jobs.py).
+
+Only this module and the distributed commands import procrastinate: single-machine runs on SQLite
+never load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import procrastinate
+import psycopg
+from procrastinate.exceptions import ConnectorException
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.distributed_store import RunCounts, run_counts
+from db.engine import parse_url
+from db.errors import first_line, masked_url
+from simulator.distributed_jobs import CHUNK_SIZE, simulate_job
+from simulator.runs import RunError
+
+__all__ = [
+    "CHUNK_SIZE",
+    "QueueError",
+    "RunProgress",
+    "WorkerSettings",
+    "defer_run",
+    "distribute",
+    "make_app",
+    "queue_of",
+    "read_progress",
+    "require_postgresql",
+    "run_worker",
+    "serve",
+    "worker_name",
+]
+
+TASK_NAME = "button.simulate_chunk"
+QUEUE_PREFIX = "button_run_"
+STALLED_AFTER_S = 30.0  # a worker without a heartbeat for this long is dead: its jobs go back to the queue
+POOL_TIMEOUT_S = 30.0  # how long the queue's connection pool waits for the database before giving up
+POLL_S = 0.5  # how often `generate --distributed` reads the run's progress
+_CONTEXT = "button"  # key of our worker context in procrastinate's additional_context
+# A failing job is run again (a dropped connection while storing, a worker-side error); what it stored
+# stays stored, so a retry only simulates what is missing.
+_RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=5)
+
+log = logging.getLogger(__name__)
+
+
+class QueueError(RunError):
+    """The queue cannot be used: not PostgreSQL, or the database was lost; the message says which."""
+
+
+def require_postgresql(url: str) -> None:
+    """Distributed runs share one PostgreSQL database; refuse anything else with one clear line."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise QueueError(
+            f"distributed runs need a PostgreSQL database every machine reaches (--db "
+            f"postgresql+psycopg://USER:PASSWORD@HOST:5432/DBNAME), not {masked_url(parsed)}"
+        )
+
+
+def queue_of(run_id: int) -> str:
+    """The queue of one run's jobs."""
+    return f"{QUEUE_PREFIX}{run_id}"
+
+
+def worker_name() -> str:
+    """What `conversations.worker` records for this process: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class _WorkerContext:
+    """What every job of this worker process needs: where to store, and under which name."""
+
+    sessions: sessionmaker[Session]
+    name: str
+    on_job: Callable[[str], None]
+
+
+def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: list[int]) -> str:
+    """The job (synchronous: procrastinate runs it in a thread, so a Ctrl-C lets it finish)."""
+    worker: _WorkerContext = context.additional_context[_CONTEXT]
+    first, last = task_ids[0], task_ids[-1]
+    try:
+        report = simulate_job(worker.sessions, run_id, task_ids, worker.name)
+    except Exception as exc:
+        worker.on_job(f"run {run_id}, tasks {first}-{last}: failed ({type(exc).__name__}: {exc})")
+        raise
+    worker.on_job(f"run {run_id}, tasks {first}-{last}: {report}")
+    return str(report)
+
+
+def make_app(url: str, *, max_connections: int = 4) -> procrastinate.App:
+    """A procrastinate App on the database of `url` (not opened), with the chunk job registered."""
+    libpq = parse_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq, min_size=1, max_size=max_connections, timeout=POOL_TIMEOUT_S
+    )
+    app = procrastinate.App(connector=connector)
+    app.task(name=TASK_NAME, pass_context=True, retry=_RETRY)(_run_job)
+    return app
+
+
+async def defer_run(app: procrastinate.App, run_id: int, task_ids: Sequence[int]) -> int:
+    """One job per chunk of the run's tasks, in task order (a budget stop leaves the tail pending);
+    returns how many jobs were deferred."""
+    jobs: list[dict[str, Any]] = [
+        {"run_id": run_id, "task_ids": list(task_ids[i : i + CHUNK_SIZE])}
+        for i in range(0, len(task_ids), CHUNK_SIZE)
+    ]
+    await app.configure_task(TASK_NAME, queue=queue_of(run_id)).batch_defer_async(*jobs)
+    return len(jobs)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How one worker process takes jobs."""
+
+    concurrency: int = 4  # jobs at once, each up to CHUNK_SIZE episodes
+    stalled_after: float = STALLED_AFTER_S
+    queues: list[str] | None = None  # None: every run's queue
+    on_job: Callable[[str], None] = field(default=lambda _line: None)
+
+
+async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
+    """Hand the jobs of workers whose heartbeat is stale back to the queue, with procrastinate's own
+    job manager; every worker sweeps, and a job another worker put back first is skipped."""
+    while True:
+        await asyncio.sleep(stalled_after / 2)
+        await app.job_manager.prune_stalled_workers(stalled_after)
+        stalled = await app.job_manager.get_stalled_jobs(
+            task_name=TASK_NAME, seconds_since_heartbeat=stalled_after
+        )
+        for job in stalled:
+            with suppress(ConnectorException):  # put back by another worker in the meantime
+                await app.job_manager.retry_job(job)
+                log.info("job %s of a stalled worker is back in the queue", job.id)
+
+
+async def run_worker(
+    app: procrastinate.App, sessions: sessionmaker[Session], settings: WorkerSettings, stop: asyncio.Event
+) -> None:
+    """Take jobs on the open `app` until `stop` is set, then let the jobs in flight finish and return.
+
+    Raises QueueError when the database is lost: procrastinate's pool retries the connection for
+    POOL_TIMEOUT_S first; the jobs in flight go back to the queue when this worker's heartbeat is stale.
+    """
+    context = {_CONTEXT: _WorkerContext(sessions, worker_name(), settings.on_job)}
+    work = asyncio.create_task(
+        app.run_worker_async(
+            # None listens to every queue (procrastinate's Worker takes it; its TypedDict omits it)
+            queues=cast(Iterable[str], settings.queues),
+            concurrency=settings.concurrency,
+            name="button",
+            additional_context=context,
+            install_signal_handlers=False,  # the command decides what Ctrl-C does
+            update_heartbeat_interval=settings.stalled_after / 4,
+            stalled_worker_timeout=settings.stalled_after,
+        )
+    )
+    sweep = asyncio.create_task(_retry_stalled(app, settings.stalled_after))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({work, sweep, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sweep, stopping, work):
+            task.cancel()  # work: procrastinate stops taking jobs and waits for the ones in flight
+        results = await asyncio.gather(work, sweep, stopping, return_exceptions=True)
+    failure = next((r for r in results if isinstance(r, BaseException) and not _cancelled(r)), None)
+    if failure is not None and not _connection_error(failure):
+        raise failure  # a bug, with its traceback
+    if failure is not None or not stop.is_set():  # not set: procrastinate stopped its worker itself,
+        raise _lost(failure)  # when one of its side tasks (heartbeat, listener) lost the database
+
+
+def _cancelled(error: BaseException) -> bool:
+    return isinstance(error, asyncio.CancelledError)
+
+
+def _connection_error(error: BaseException) -> bool:
+    return isinstance(error, ConnectorException | psycopg.Error)
+
+
+def _root(error: BaseException) -> BaseException:
+    """The driver's own error under procrastinate's ConnectorException ("Database error.")."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
+
+
+def _lost(error: BaseException | None) -> QueueError:
+    """The database connection is gone, after the pool's retries."""
+    why = first_line(_root(error)) if error is not None else "the worker's connection to it failed"
+    return QueueError(
+        f"lost the database ({why}); the jobs this worker had in flight go back to the queue once its "
+        "heartbeat is stale: start `button worker` again when the database is back"
+    )
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """A distributed run as every worker together has left it."""
+
+    counts: RunCounts
+    waiting: int  # jobs to do or being done
+    failed: int  # jobs that failed after their retries
+
+    @property
+    def over(self) -> bool:
+        """The run is finished, stopped (budget), or has nothing left in the queue to finish it."""
+        return self.counts.status != "running" or (self.waiting == 0 and self.counts.pending > 0)
+
+
+async def read_progress(app: procrastinate.App, sessions: sessionmaker[Session], run_id: int) -> RunProgress:
+    """The queue first, then the counts: a job the queue no longer lists has committed its episodes."""
+    queues = list(await app.job_manager.list_queues_async(queue=queue_of(run_id)))
+    waiting = sum(int(q["todo"]) + int(q["doing"]) for q in queues)
+    failed = sum(int(q["failed"]) for q in queues)
+
+    def counts() -> RunCounts:
+        with sessions() as session:
+            return run_counts(session, run_id)
+
+    return RunProgress(await asyncio.to_thread(counts), waiting, failed)
+
+
+async def _drive(
+    app: procrastinate.App,
+    sessions: sessionmaker[Session],
+    run_id: int,
+    task_ids: Sequence[int],
+    work: WorkerSettings | None,
+    stop: asyncio.Event,
+    on_progress: Callable[[RunProgress], None],
+) -> RunProgress:
+    await defer_run(app, run_id, task_ids)
+    own_stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(app, sessions, work, own_stop)) if work is not None else None
+    try:
+        while True:
+            progress = await read_progress(app, sessions, run_id)
+            on_progress(progress)
+            if progress.over or stop.is_set():
+                return progress
+            if worker is not None and worker.done():
+                worker.result()  # raises what stopped it (the database was lost)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POLL_S)
+    finally:
+        own_stop.set()
+        if worker is not None:
+            await asyncio.gather(worker, return_exceptions=True)
+
+
+async def distribute(
+    url: str,
+    sessions: sessionmaker[Session],
+    run_id: int,
+    task_ids: Sequence[int],
+    *,
+    work: WorkerSettings | None,
+    stop: asyncio.Event,
+    on_progress: Callable[[RunProgress], None],
+) -> RunProgress:
+    """Defer the run's jobs, work on them here unless `work` is None, and report the run's progress
+    across every worker until it is over or `stop` is set (the run then goes on with the other
+    workers; this process's episodes in flight finish first). QueueError: the database was lost."""
+    app = make_app(url)
+    try:
+        async with app.open_async():
+            return await _drive(app, sessions, run_id, task_ids, work, stop, on_progress)
+    except (ConnectorException, psycopg.Error) as exc:
+        raise _lost(exc) from exc
+
+
+async def serve(
+    url: str, sessions: sessionmaker[Session], settings: WorkerSettings, stop: asyncio.Event
+) -> None:
+    """`button worker`: take jobs of every open run until `stop` is set, then let the jobs in flight
+    finish. QueueError: the database was lost (after the connection pool's retries)."""
+    app = make_app(url, max_connections=max(4, settings.concurrency // 2))
+    try:
+        async with app.open_async():
+            await run_worker(app, sessions, settings, stop)
+    except (ConnectorException, psycopg.Error) as exc:
+        raise _lost(exc) from exc

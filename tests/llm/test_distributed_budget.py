@@ -1,0 +1,75 @@
+"""One token budget across `button worker` processes, against the scripted loopback endpoint.
+
+Two worker subprocesses simulate a distributed LLM run on the throw-away PostgreSQL; the run's spend is
+what its stored messages say, read by every worker: when it reaches the budget both stop, within the
+episodes they had in flight, and the run is left interrupted and resumable.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import POLICY_TASKS
+from openai_server import OpenAIServer
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from cli import app
+from db.engine import make_engine
+
+pytestmark = pytest.mark.postgresql
+runner = CliRunner()
+BUDGET = 20_000  # spent by the first jobs of the two workers, well before the last tasks start
+JOBS_PER_WORKER = 2
+REQUESTS_PER_JOB = 8  # the run's --concurrency: each job's request limit
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def test_a_budget_spent_across_two_workers_stops_both(
+    pg_url: str, llm_server: OpenAIServer, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "cli", "worker", "--db", pg_url, "--stalled-after", "8"]
+    command += ["--concurrency", str(JOBS_PER_WORKER)]
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    workers = [subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT) for log in logs]
+    try:
+        result = runner.invoke(
+            app,
+            ["generate", "--distributed", "--no-work", "--n", str(POLICY_TASKS), "--db", pg_url,
+             "--assistant-model", "openai:scripted", "--tool-model", "openai:scripted",
+             "--base-url", llm_server.url, "--timeout", "5", "--no-cache", "--concurrency",
+             str(REQUESTS_PER_JOB), "--budget-tokens", str(BUDGET)],
+        )  # fmt: skip
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGINT)
+        codes = [worker.wait(timeout=60) for worker in workers]
+    outputs = [log.read_text() for log in logs]
+    assert codes == [0, 0] and not any("Traceback" in out for out in outputs), outputs
+    assert result.exit_code == 0 and "budget reached" in result.output, result.output
+    spent, biggest = _rows(
+        pg_url,
+        "SELECT SUM(n), MAX(n) FROM (SELECT SUM(prompt_tokens + completion_tokens) AS n FROM messages "
+        "GROUP BY conversation_id) AS per_conversation",
+    )[0]
+    # A worker sees the others' spend once their episodes are stored: the run may overshoot by the
+    # episodes in flight when the budget was reached (sharing spend per request is still open).
+    in_flight = 2 * JOBS_PER_WORKER * REQUESTS_PER_JOB
+    assert BUDGET <= spent <= BUDGET + in_flight * biggest
+    stored = _rows(pg_url, "SELECT COUNT(*), COUNT(DISTINCT task_id) FROM conversations")[0]
+    assert stored[0] == stored[1] and 0 < stored[0] < POLICY_TASKS
+    assert _rows(pg_url, "SELECT status FROM runs") == [("interrupted",)]
+    assert len(_rows(pg_url, "SELECT DISTINCT worker FROM conversations")) == 2
