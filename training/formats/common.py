@@ -11,14 +11,21 @@ every assistant turn's text, calls (name, arguments), results and final answer, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from datamodel.button_format import ParsedCall, parse_assistant_text, render_final_block
 from datamodel.tasks import FunctionSpec
 from datamodel.trajectory import AssistantTurn, ToolResult, ToolTurn, Trajectory, UserTurn
-from training.formats.reading import RecordError
+from training.formats.reading import (
+    RecordError,
+    decoded,
+    objects,
+    optional_text,
+    record_items,
+    text_field,
+)
 
 __all__ = [
     "ParsedExchange",
@@ -28,6 +35,7 @@ __all__ = [
     "dumps",
     "expected_exchanges",
     "openai_tools",
+    "parse_chat_messages",
     "result_payload",
 ]
 
@@ -100,3 +108,24 @@ def assistant_reply(turn: AssistantTurn) -> str:
 def openai_tools(functions: Sequence[FunctionSpec]) -> list[dict[str, Any]]:
     """The OpenAI tool dicts of a task's functions (FunctionSpec.to_openai_tool)."""
     return [spec.to_openai_tool() for spec in functions]
+
+
+def parse_chat_messages(
+    record: Any, read_call: Callable[[dict[str, Any], str], ParsedCall]
+) -> list[ParsedExchange]:
+    """Every user message and assistant message (its text, final answer and `tool_calls`) of an
+    OpenAI-style `messages` list in order, with each `tool` message's result given to the assistant turn
+    before it; `read_call(item, where)` reads one tool call as its format writes it. RecordError says
+    where a record does not hold that."""
+    exchanges: list[ParsedExchange] = []
+    for k, message in enumerate(record_items(record, "messages")):
+        where, role = f"messages[{k}]", message.get("role")
+        if role == "user":
+            exchanges.append(ParsedExchange(role="user", text=text_field(message, "content", where)))
+        elif role == "assistant":
+            tool_calls = objects(message.get("tool_calls") or [], f"{where}.tool_calls")
+            calls = [read_call(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(tool_calls)]
+            exchanges.append(assistant_exchange(optional_text(message, "content", where), calls))
+        elif role == "tool":
+            add_results(exchanges, [decoded(text_field(message, "content", where), where)])
+    return exchanges

@@ -18,21 +18,15 @@ from db.store import StoredConversation
 from roles.prompts import native_system_prompt
 from training.formats.common import (
     ParsedExchange,
-    add_results,
-    assistant_exchange,
     assistant_reply,
     dumps,
     openai_tools,
+    parse_chat_messages,
     result_payload,
 )
 from training.formats.reading import (
     RecordError,
     checked_call,
-    decoded,
-    objects,
-    optional_text,
-    record_items,
-    text_field,
 )
 
 __all__ = ["parse_trl", "trl_record"]
@@ -78,18 +72,6 @@ def _parsed_call(item: dict[str, Any], where: str) -> ParsedCall:
 
 
 def parse_trl(record: dict[str, Any]) -> list[ParsedExchange]:
-    """Every user message and assistant message (its text, final answer and `tool_calls`) in order, with
-    each `tool` message's result given to the assistant turn before it; RecordError says where a record
-    does not hold that."""
-    exchanges: list[ParsedExchange] = []
-    for k, message in enumerate(record_items(record, "messages")):
-        where, role = f"messages[{k}]", message.get("role")
-        if role == "user":
-            exchanges.append(ParsedExchange(role="user", text=text_field(message, "content", where)))
-        elif role == "assistant":
-            tool_calls = objects(message.get("tool_calls") or [], f"{where}.tool_calls")
-            calls = [_parsed_call(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(tool_calls)]
-            exchanges.append(assistant_exchange(optional_text(message, "content", where), calls))
-        elif role == "tool":
-            add_results(exchanges, [decoded(text_field(message, "content", where), where)])
-    return exchanges
+    """The record's exchanges (training/formats/common.py `parse_chat_messages`), its tool calls read as
+    this format writes them."""
+    return parse_chat_messages(record, _parsed_call)
