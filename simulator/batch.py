@@ -337,10 +337,13 @@ def store_episode(
     run_id: int,
     outcome: EpisodeOutcome,
     also: Callable[[Session, int], None] | None = None,
+    *,
+    worker: str | None = None,
 ) -> int:
     """Store one finished episode (its conversation, turns, calls and checks) in its own transaction,
-    with whatever `also(session, conversation_id)` adds to it (an evaluation's metrics row); Ctrl-C
-    waits until it commits. Returns the conversation's id."""
+    with whatever `also(session, conversation_id)` adds to it (an evaluation's metrics row) and the
+    `worker` that simulated it (distributed runs); Ctrl-C waits until it commits. Returns the
+    conversation's id."""
     with _interrupt_after(), sessions.begin() as session:
         conversation_id = store.add_conversation(
             session,
@@ -349,6 +352,7 @@ def store_episode(
             trajectory=outcome.trajectory,
             checks=outcome.checks,
             models=outcome.models,
+            worker=worker,
         )
         if also is not None:
             also(session, conversation_id)

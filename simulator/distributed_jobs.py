@@ -40,7 +40,7 @@ from db.distributed_store import (
     stored_task_ids,
 )
 from roles.ledger import TokenLedger
-from simulator.batch import simulate_chunk
+from simulator.batch import simulate_chunk, store_episode
 from simulator.runs import EpisodeOutcome, RunError, offline_world
 
 __all__ = ["CHUNK_SIZE", "JobReport", "RunLedger", "finish_if_complete", "simulate_job", "store_once"]
@@ -103,21 +103,13 @@ class RunLedger(TokenLedger):
 
 
 def store_once(sessions: sessionmaker[Session], run_id: int, outcome: EpisodeOutcome, worker: str) -> bool:
-    """Store one episode in its own transaction unless the run already has the task's conversation;
-    True when this call stored it."""
+    """Store one episode in its own transaction (`store_episode`, as a local run does) unless the run
+    already has the task's conversation; True when this call stored it."""
+    with sessions() as session:
+        if conversation_exists(session, run_id, outcome.task_id):
+            return False
     try:
-        with sessions.begin() as session:
-            if conversation_exists(session, run_id, outcome.task_id):
-                return False
-            store.add_conversation(
-                session,
-                run_id=run_id,
-                task_id=outcome.task_id,
-                trajectory=outcome.trajectory,
-                checks=outcome.checks,
-                models=outcome.models,
-                worker=worker,
-            )
+        store_episode(sessions, run_id, outcome, worker=worker)
     except IntegrityError as exc:
         if is_duplicate_conversation(exc):  # committed by another worker since the look
             return False
