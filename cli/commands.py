@@ -101,6 +101,13 @@ class EvalCommand(EvalSettings):
     label: list[str] = Field(default_factory=list, description="Name per --model, in order.")
     compare: list[int] = Field(default_factory=list, description="Stored eval run to add to the table.")
     resume: int | None = Field(default=None, description="Finish an interrupted eval run.")
+    distributed: bool = Field(
+        default=False,
+        description="Spread the episodes over `button worker`s on any machine (PostgreSQL --db only).",
+    )
+    work: bool = Field(
+        default=True, description="With --distributed: work on the runs here too (--no-work: only watch)."
+    )
     json_report: Path | None = Field(default=None, description="Write the JSON report here.")
     plot: Path | None = Field(default=None, description="Write the PNG bar chart here.")
     db: str = Field(default=DEFAULT_DB_URL, description="Database URL (SQLite or postgresql+psycopg).")

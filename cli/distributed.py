@@ -1,6 +1,7 @@
-"""`button generate --distributed`: the run and its tasks are made here as in a local run; its episodes
-go to the job queue in the same PostgreSQL database, for this process and any `button worker`
-(simulator/distributed.py). The bar shows the whole run, whoever stores its conversations."""
+"""`button generate --distributed` and `button eval --distributed`: the run and its tasks are made here as
+in a local run; its episodes go to the job queue in the same PostgreSQL database, for this process and
+any `button worker` (simulator/distributed.py). The bar shows the whole run, whoever stores its
+conversations."""
 
 from __future__ import annotations
 
@@ -14,30 +15,46 @@ from cli.app import console, counting_bar, err_console, fail, open_store, print_
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from cli.commands import GenerateCommand
+    from cli.commands import EvalCommand, GenerateCommand
+    from evaluation.runner import EvalReport
     from simulator.distributed import RunProgress, WorkerSettings
 
-__all__ = ["generate_distributed"]
+__all__ = ["check_distributed_eval", "evaluate_distributed", "generate_distributed"]
 
 _COUNTS = "[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"
 
 
-def _checked(command: GenerateCommand) -> None:
-    """The flags go together and the database is PostgreSQL, or one line says why not."""
+def _require_postgresql(db: str, distributed: bool) -> None:
     from simulator.distributed import QueueError, require_postgresql
 
-    if not command.distributed:
+    if not distributed:
         raise fail("--no-work goes with --distributed (it leaves the episodes to `button worker`s)")
+    try:
+        require_postgresql(db)
+    except QueueError as exc:
+        raise fail(f"--distributed: {exc}") from None
+
+
+def check_distributed_eval(command: EvalCommand) -> None:
+    """Before anything is stored: the flags go together and the database is PostgreSQL."""
+    if command.resume is not None:
+        raise fail(
+            f"--distributed starts new eval runs; eval run {command.resume}'s jobs stay in the queue: "
+            f"start `button worker --db {command.db}` to finish it, or finish it on this machine with "
+            f"button eval --resume {command.resume} --db {command.db}"
+        )
+    _require_postgresql(command.db, command.distributed)
+
+
+def _checked(command: GenerateCommand) -> None:
+    """The flags go together and the database is PostgreSQL, or one line says why not."""
     if command.resume is not None:
         raise fail(
             f"--distributed starts a new run; run {command.resume}'s jobs stay in the queue: start "
             f"`button worker --db {command.db}` to finish it, or finish it on this machine with "
             f"button generate --resume {command.resume} --db {command.db}"
         )
-    try:
-        require_postgresql(command.db)
-    except QueueError as exc:
-        raise fail(f"--distributed: {exc}") from None
+    _require_postgresql(command.db, command.distributed)
 
 
 def _prepared(sessions: sessionmaker[Session], command: GenerateCommand) -> tuple[int, list[int], int]:
@@ -89,7 +106,7 @@ def generate_distributed(command: GenerateCommand) -> None:
         soft_wrap=True,
     )
     try:
-        progress, stopped = asyncio.run(_follow(db, sessions, run_id, task_ids, work))
+        progress, stopped = asyncio.run(_follow(db, sessions, run_id, task_ids, work, "simulating"))
     except QueueError as exc:
         raise fail(f"{exc}; run {run_id} goes on with the other workers") from None
     _closing(sessions, progress, stopped, run_id, db)
@@ -101,6 +118,7 @@ async def _follow(
     run_id: int,
     task_ids: list[int],
     work: WorkerSettings | None,
+    label: str,
 ) -> tuple[RunProgress, bool]:
     from cli.worker import stop_on_signals
     from simulator.distributed import distribute
@@ -110,7 +128,7 @@ async def _follow(
     def stopping() -> None:
         err_console.print("stopping: the episodes in flight here finish first (Ctrl-C again: stop at once)")
 
-    with counting_bar("simulating", _COUNTS) as bar, stop_on_signals(stop, stopping):
+    with counting_bar(label, _COUNTS) as bar, stop_on_signals(stop, stopping):
         handle = bar.add_task("simulate", total=len(task_ids), accepted=0, rejected=0)
 
         def show(p: RunProgress) -> None:
@@ -155,3 +173,55 @@ def _closing(
         f"have no conversation (the workers' output says why); finish it with button generate --resume "
         f"{run_id} --db {db}"
     )
+
+
+def evaluate_distributed(
+    sessions: sessionmaker[Session], eval_run_id: int, label: str, command: EvalCommand
+) -> EvalReport:
+    """Defer one stored eval run's episodes, work on them here unless --no-work, follow the whole run and
+    return its report once every episode is scored (by whichever worker)."""
+    from cli.worker import quiet_queue_logs
+    from db import eval_store, store
+    from evaluation.runner import SCORING, finish_evaluation
+    from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
+    from simulator.evaluation_runs import stored_eval_config
+
+    quiet_queue_logs()
+    db = command.db
+    with sessions() as session:
+        eval_run = eval_store.get_eval_run(session, eval_run_id)
+        assert eval_run is not None  # stored just now
+        run_id = eval_run.run_id
+        task_ids = store.task_ids(session, run_id)
+        concurrency = stored_eval_config(session, eval_run).concurrency
+    work = (
+        WorkerSettings(
+            concurrency=max(1, concurrency // CHUNK_SIZE), queues=[queue_of(run_id)], scoring=SCORING
+        )
+        if command.work
+        else None
+    )
+    console.print(
+        f"  {len(task_ids)} episodes in {-(-len(task_ids) // CHUNK_SIZE)} jobs on the queue; more workers: "
+        f"button worker --db {db}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        progress, stopped = asyncio.run(_follow(db, sessions, run_id, task_ids, work, f"evaluating {label}"))
+    except QueueError as exc:
+        raise fail(f"{exc}; eval run {eval_run_id} goes on with the other workers") from None
+    counts = progress.counts
+    if counts.status == "running" and stopped:
+        err_console.print(
+            f"stopped following eval run {eval_run_id}: it goes on with its workers; `button evals --db "
+            f"{db}` shows it once finished"
+        )
+        raise typer.Exit(130)
+    if counts.status != "finished" and counts.pending > 0:
+        raise fail(
+            f"eval run {eval_run_id}: {progress.failed} job(s) failed after their retries and "
+            f"{counts.pending} episode(s) are not scored (the workers' output says why); finish it with "
+            f"button eval --resume {eval_run_id} --db {db}"
+        )
+    return finish_evaluation(sessions, eval_run_id)  # the last job stored the same summary; idempotent

@@ -148,6 +148,11 @@ def evaluate(ctx: typer.Context) -> None:
     command = parse_command(EvalCommand, ctx.args, prog="button eval", shortcuts=EVAL_SHORTCUTS)
     if command.resume is None and not command.model:
         raise fail("give at least one --model (or --resume an eval run)")
+    distributed = command.distributed or not command.work
+    if distributed:
+        from cli.distributed import check_distributed_eval
+
+        check_distributed_eval(command)
     _check_plot(command.plot)
     for name in command.model:
         _check_model(name)
@@ -168,7 +173,12 @@ def evaluate(ctx: typer.Context) -> None:
             if run is None:
                 raise fail(f"--resume {eval_run_id}: no such eval run; `button evals` lists them")
             run_label = run.label
-        reports.append(_run_one(sessions, eval_run_id, run_label, command.db))
+        if distributed:
+            from cli.distributed import evaluate_distributed
+
+            reports.append(evaluate_distributed(sessions, eval_run_id, run_label, command))
+        else:
+            reports.append(_run_one(sessions, eval_run_id, run_label, command.db))
     _outputs(reports + _stored_reports(sessions, command.compare), command.json_report, command.plot)
 
 

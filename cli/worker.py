@@ -106,7 +106,8 @@ def worker(
         ),
     ] = 30.0,
 ) -> None:
-    """Take episode jobs of every open distributed run (button generate --distributed) and store them."""
+    """Take episode jobs of every open distributed run (button generate/eval --distributed) and store them."""
+    from evaluation.runner import SCORING
     from simulator.distributed import QueueError, WorkerSettings, require_postgresql, worker_name
 
     try:
@@ -115,7 +116,10 @@ def worker(
         raise fail(f"button worker: {exc}") from None
     quiet_queue_logs()
     settings = WorkerSettings(
-        concurrency=concurrency, stalled_after=stalled_after, on_job=lambda line: console.print(line)
+        concurrency=concurrency,
+        stalled_after=stalled_after,
+        on_job=lambda line: console.print(line),
+        scoring=SCORING,
     )
     children = _children(db, concurrency, stalled_after, processes - 1) if processes > 1 else []
     console.print(

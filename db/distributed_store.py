@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ __all__ = [
     "UNIQUE_CONVERSATION",
     "conversation_exists",
     "is_duplicate_conversation",
+    "live_workers",
     "pending_count",
     "run_counts",
     "run_tokens",
@@ -100,3 +101,13 @@ def is_duplicate_conversation(error: IntegrityError) -> bool:
     if diag is not None:
         return getattr(diag, "constraint_name", None) == UNIQUE_CONVERSATION
     return "conversations.run_id, conversations.task_id" in str(error.orig)
+
+
+def live_workers(session: Session, within_s: float) -> int:
+    """How many queue workers, on every machine, sent a heartbeat in the last `within_s` seconds (the
+    queue's own table of workers, created by migration 0011; PostgreSQL only)."""
+    query = text(
+        "SELECT COUNT(*) FROM procrastinate_workers "
+        "WHERE last_heartbeat >= NOW() - make_interval(secs => :within)"
+    )
+    return int(session.scalar(query, {"within": within_s}) or 0)

@@ -21,6 +21,7 @@ __all__ = [
     "add_eval_result",
     "create_eval_run",
     "eval_results",
+    "eval_run_of",
     "finish_eval_run",
     "get_eval_run",
     "training_run_for_model",
@@ -73,6 +74,11 @@ def finish_eval_run(session: Session, eval_run_id: int, summary: dict[str, Any])
 def get_eval_run(session: Session, eval_run_id: int) -> EvalRun | None:
     """The eval run with this id, or None."""
     return session.get(EvalRun, eval_run_id)
+
+
+def eval_run_of(session: Session, run_id: int) -> EvalRun | None:
+    """The eval run whose episodes run `run_id` holds, or None (a generate run)."""
+    return session.scalar(select(EvalRun).where(EvalRun.run_id == run_id))
 
 
 def eval_results(session: Session, eval_run_id: int) -> Sequence[EvalResult]:

@@ -33,18 +33,20 @@ from db.models import TrainingRun
 from evaluation.heldout import HeldOutError, TrainingTasks, stored_tasks, training_tasks, world_tasks
 from evaluation.metrics import EpisodeMetrics, MetricSummary, Scored, breakdowns_by, episode_metrics
 from roles.local_models import check_local_model
-from simulator.evaluation_runs import create_eval_run, finish_eval_run, simulate_eval_run
+from simulator.evaluation_runs import Scoring, create_eval_run, finish_eval_run, simulate_eval_run
 from simulator.runs import RunError
 
 __all__ = [
     "EXPORT_CALL_FORMATS",
     "EvalProgress",
     "EvalReport",
+    "SCORING",
     "check_model",
     "finish_evaluation",
     "load_report",
     "run_evaluation",
     "score",
+    "summarize",
     "start_evaluation",
     "trained_call_format",
 ]
@@ -208,6 +210,15 @@ def run_evaluation(
 
     simulate_eval_run(sessions, eval_run_id, score, execution=execution, on_stored=stored)
     return finish_evaluation(sessions, eval_run_id)
+
+
+def summarize(session: Session, eval_run_id: int) -> dict[str, Any]:
+    """The summary stored on a finished eval run, from its metrics rows."""
+    return load_report(session, eval_run_id).metrics()
+
+
+# What `button worker` scores the episodes of distributed eval runs with (simulator/distributed.py).
+SCORING = Scoring(score=score, summarize=summarize)
 
 
 def finish_evaluation(sessions: sessionmaker[Session], eval_run_id: int) -> EvalReport:

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -115,11 +115,17 @@ class LLMRuntime:
     cache: ResponseCache | None = None
     malformed_retries: int = 2
     ledger: TokenLedger = field(default_factory=TokenLedger)
+    # A limit shared with more than this run's clients (a worker's share of a distributed run's limit,
+    # simulator/distributed.py); None: a semaphore of `concurrency` of its own.
+    limiter: AbstractAsyncContextManager[Any] | None = None
     _gate: asyncio.Semaphore | None = None
 
     @property
-    def gate(self) -> asyncio.Semaphore:
-        """Created on first use, inside the event loop that runs the requests."""
+    def gate(self) -> AbstractAsyncContextManager[Any]:
+        """The shared limiter, or a semaphore created on first use inside the event loop that runs the
+        requests."""
+        if self.limiter is not None:
+            return self.limiter
         if self._gate is None:
             self._gate = asyncio.Semaphore(self.concurrency)
         return self._gate

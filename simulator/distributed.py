@@ -8,6 +8,14 @@ worker hands the jobs of a worker whose heartbeat went stale (killed, machine lo
 through procrastinate's own job manager. The queue is at least once; the database makes it exactly once
 (simulator/distributed_jobs.py).
 
+`button eval --distributed` defers an eval run's episodes the same way; workers score them with the
+`Scoring` the evaluation floor hands them (cli/worker.py), so the worker needs no upward import.
+
+A run's --concurrency is its request limit for every worker together: each worker process holds one
+limiter per run it works on (anyio's CapacityLimiter, shared by the run's jobs there), sized every
+SHARE_REFRESH_S to the limit divided among the live workers (those with a fresh heartbeat in the queue's
+table of workers; at least one request each).
+
 Only this module and the distributed commands import procrastinate: single-machine runs on SQLite
 never load it.
 """
@@ -18,25 +26,28 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import anyio
 import procrastinate
 import psycopg
 from procrastinate.exceptions import ConnectorException
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.distributed_store import RunCounts, run_counts
+from db.distributed_store import RunCounts, live_workers, run_counts
 from db.engine import parse_url
 from db.errors import first_line, masked_url
-from simulator.distributed_jobs import CHUNK_SIZE, simulate_job
+from simulator.distributed_jobs import CHUNK_SIZE, JobReport, open_job, run_job
+from simulator.evaluation_runs import Scoring
 from simulator.runs import RunError
 
 __all__ = [
     "CHUNK_SIZE",
     "QueueError",
+    "RequestShares",
     "RunProgress",
     "WorkerSettings",
     "defer_run",
@@ -55,6 +66,7 @@ QUEUE_PREFIX = "button_run_"
 STALLED_AFTER_S = 30.0  # a worker without a heartbeat for this long is dead: its jobs go back to the queue
 POOL_TIMEOUT_S = 30.0  # how long the queue's connection pool waits for the database before giving up
 POLL_S = 0.5  # how often `generate --distributed` reads the run's progress
+SHARE_REFRESH_S = 1.0  # how often a worker resizes its share of each run's request limit
 _CONTEXT = "button"  # key of our worker context in procrastinate's additional_context
 # A failing job is run again (a dropped connection while storing, a worker-side error); what it stored
 # stays stored, so a retry only simulates what is missing.
@@ -87,21 +99,87 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+@dataclass
+class _Share:
+    limit: int  # the run's --concurrency
+    limiter: anyio.CapacityLimiter
+    jobs: int = 0  # this process's jobs of the run now running
+
+
+class RequestShares:
+    """This worker process's share of the request limit of each run it works on: one limiter per run,
+    shared by the run's jobs here, sized to the run's limit divided among the live workers (a heartbeat
+    within `stalled_after`, on any machine; at least one request each)."""
+
+    def __init__(self, sessions: sessionmaker[Session], stalled_after: float) -> None:
+        self._sessions, self._stalled_after = sessions, stalled_after
+        self._runs: dict[int, _Share] = {}
+
+    @asynccontextmanager
+    async def use(self, run_id: int, limit: int) -> AsyncIterator[anyio.CapacityLimiter]:
+        """The run's limiter for one job, for as long as the job runs."""
+        share = self._runs.get(run_id)
+        if share is None:
+            share = _Share(limit, anyio.CapacityLimiter(limit))
+            share.limiter.total_tokens = self._size(limit, await self._live())
+            share = self._runs.setdefault(run_id, share)
+        share.jobs += 1
+        try:
+            yield share.limiter
+        finally:
+            share.jobs -= 1
+            if share.jobs == 0 and self._runs.get(run_id) is share:
+                del self._runs[run_id]
+
+    def size(self, run_id: int) -> int | None:
+        """Requests this process may have in flight for the run now (None: no job of it here)."""
+        share = self._runs.get(run_id)
+        return int(share.limiter.total_tokens) if share is not None else None
+
+    async def refresh(self) -> None:
+        """Resize every share to the workers live now."""
+        if self._runs:
+            live = await self._live()
+            for share in list(self._runs.values()):
+                share.limiter.total_tokens = self._size(share.limit, live)
+
+    @staticmethod
+    def _size(limit: int, live: int) -> int:
+        return max(1, limit // max(1, live))
+
+    async def _live(self) -> int:
+        def count() -> int:
+            with self._sessions() as session:
+                return live_workers(session, self._stalled_after)
+
+        return await asyncio.to_thread(count)
+
+
 @dataclass(frozen=True)
 class _WorkerContext:
-    """What every job of this worker process needs: where to store, and under which name."""
+    """What every job of this worker process needs: where to store, under which name, its share of
+    each run's request limit, and how eval runs are scored."""
 
     sessions: sessionmaker[Session]
     name: str
     on_job: Callable[[str], None]
+    shares: RequestShares
+    scoring: Scoring | None
 
 
-def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: list[int]) -> str:
-    """The job (synchronous: procrastinate runs it in a thread, so a Ctrl-C lets it finish)."""
+async def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: list[int]) -> str:
+    """The job, on the worker's event loop: procrastinate lets it finish when the worker is stopped."""
     worker: _WorkerContext = context.additional_context[_CONTEXT]
     first, last = task_ids[0], task_ids[-1]
     try:
-        report = simulate_job(worker.sessions, run_id, task_ids, worker.name)
+        plan = await asyncio.to_thread(open_job, worker.sessions, run_id, task_ids)
+        if isinstance(plan, str):
+            report = JobReport(left=len(task_ids), note=plan)
+        else:
+            async with worker.shares.use(run_id, plan.concurrency) as limiter:
+                report = await run_job(
+                    worker.sessions, plan, worker.name, limiter=limiter, scoring=worker.scoring
+                )
     except Exception as exc:
         worker.on_job(f"run {run_id}, tasks {first}-{last}: failed ({type(exc).__name__}: {exc})")
         raise
@@ -139,6 +217,7 @@ class WorkerSettings:
     stalled_after: float = STALLED_AFTER_S
     queues: list[str] | None = None  # None: every run's queue
     on_job: Callable[[str], None] = field(default=lambda _line: None)
+    scoring: Scoring | None = None  # how eval runs' episodes are scored (None: eval jobs fail)
 
 
 async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
@@ -156,6 +235,12 @@ async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
                 log.info("job %s of a stalled worker is back in the queue", job.id)
 
 
+async def _resize_shares(shares: RequestShares) -> None:
+    while True:
+        await asyncio.sleep(SHARE_REFRESH_S)
+        await shares.refresh()
+
+
 async def run_worker(
     app: procrastinate.App, sessions: sessionmaker[Session], settings: WorkerSettings, stop: asyncio.Event
 ) -> None:
@@ -164,7 +249,8 @@ async def run_worker(
     Raises QueueError when the database is lost: procrastinate's pool retries the connection for
     POOL_TIMEOUT_S first; the jobs in flight go back to the queue when this worker's heartbeat is stale.
     """
-    context = {_CONTEXT: _WorkerContext(sessions, worker_name(), settings.on_job)}
+    shares = RequestShares(sessions, settings.stalled_after)
+    context = {_CONTEXT: _WorkerContext(sessions, worker_name(), settings.on_job, shares, settings.scoring)}
     work = asyncio.create_task(
         app.run_worker_async(
             # None listens to every queue (procrastinate's Worker takes it; its TypedDict omits it)
@@ -178,13 +264,15 @@ async def run_worker(
         )
     )
     sweep = asyncio.create_task(_retry_stalled(app, settings.stalled_after))
+    resize = asyncio.create_task(_resize_shares(shares))
     stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({work, sweep, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({work, sweep, resize, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (sweep, stopping, work):
-            task.cancel()  # work: procrastinate stops taking jobs and waits for the ones in flight
-        results = await asyncio.gather(work, sweep, stopping, return_exceptions=True)
+        for task in (sweep, resize, stopping):
+            task.cancel()
+        work.cancel()  # procrastinate stops taking jobs and waits for the ones in flight
+        results = await asyncio.gather(work, sweep, resize, stopping, return_exceptions=True)
     failure = next((r for r in results if isinstance(r, BaseException) and not _cancelled(r)), None)
     if failure is not None and not _connection_error(failure):
         raise failure  # a bug, with its traceback

@@ -2,36 +2,43 @@
 stored exactly once, whichever worker runs it and however often.
 
 A job names its run and task ids only; everything else comes from the database: the run's stored
-settings, its tasks, what is already stored. Episodes run through the same code as `button generate` on
-one machine (`simulate_chunk` for offline roles, `simulate_llm` for LLM roles), so a distributed run
-stores the dataset a local run with the same seed stores.
+settings, its tasks, what is already stored. Episodes run through the same code as one machine runs
+them (`simulate_chunk` for offline roles, `simulate_llm` for LLM roles; an eval run's without sub-task
+hints, each stored with its metrics row), so a distributed run stores the dataset, or the metrics, a
+local run with the same settings stores.
 
 Exactly once: the queue delivers a job at least once (a worker killed mid-job has its job retried), so
 each episode is stored in its own transaction that first looks for the task's conversation and, should
 another worker commit it in between, meets the unique key on (run, task): either way the episode is
-"already stored" and dropped.
+"already stored" and dropped. The job that stores a run's last episode marks the run finished (an eval
+run with its summary).
 
 Budget: the run's spend is the sum of its stored messages' tokens (written in each episode's
 transaction, by every worker). A job reads it before it starts (a spent budget: the run is marked
 interrupted and its remaining jobs end at once), and while it runs its ledger adds what the others
-stored, refreshed every second and after each of its own episodes, to its own requests, so the
-budget check before every request sees the whole run within the requests other workers have in flight.
+stored, read every second, to its own requests, so the budget check before every request sees the whole
+run but for the episodes other jobs have in flight (their tokens count once stored).
+
+Request limit: an LLM job's requests go through the `limiter` its worker hands it (that process's share
+of the run's --concurrency, simulator/distributed.py), shared by every job of the run in the process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from datamodel.run_config import GenerateConfig, read_run_config
+from datamodel.run_config import EvalConfig, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import Trajectory
-from db import store
+from db import eval_store, store
 from db.distributed_store import (
     conversation_exists,
     is_duplicate_conversation,
@@ -41,9 +48,21 @@ from db.distributed_store import (
 )
 from roles.ledger import TokenLedger
 from simulator.batch import simulate_chunk, store_episode
+from simulator.episode import EpisodeConfig
+from simulator.evaluation_runs import Scoring, eval_episode_config, metrics_row
 from simulator.runs import EpisodeOutcome, RunError, offline_world
 
-__all__ = ["CHUNK_SIZE", "JobReport", "RunLedger", "finish_if_complete", "simulate_job", "store_once"]
+__all__ = [
+    "CHUNK_SIZE",
+    "JobPlan",
+    "JobReport",
+    "RunLedger",
+    "finish_if_complete",
+    "open_job",
+    "run_job",
+    "simulate_job",
+    "store_once",
+]
 
 CHUNK_SIZE = 8  # episodes per job: enough to keep one job's event loop busy, small enough to spread
 BUDGET_POLL_S = 1.0  # how often a running LLM job reads what the other workers have stored
@@ -102,14 +121,20 @@ class RunLedger(TokenLedger):
         return super().completion_tokens + self.others_completion
 
 
-def store_once(sessions: sessionmaker[Session], run_id: int, outcome: EpisodeOutcome, worker: str) -> bool:
-    """Store one episode in its own transaction (`store_episode`, as a local run does) unless the run
-    already has the task's conversation; True when this call stored it."""
+def store_once(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    outcome: EpisodeOutcome,
+    worker: str,
+    also: Callable[[Session, int], None] | None = None,
+) -> bool:
+    """Store one episode in its own transaction (`store_episode`, as a local run does, with what `also`
+    adds) unless the run already has the task's conversation; True when this call stored it."""
     with sessions() as session:
         if conversation_exists(session, run_id, outcome.task_id):
             return False
     try:
-        store_episode(sessions, run_id, outcome, worker=worker)
+        store_episode(sessions, run_id, outcome, also, worker=worker)
     except IntegrityError as exc:
         if is_duplicate_conversation(exc):  # committed by another worker since the look
             return False
@@ -117,8 +142,13 @@ def store_once(sessions: sessionmaker[Session], run_id: int, outcome: EpisodeOut
     return True
 
 
-def finish_if_complete(sessions: sessionmaker[Session], run_id: int) -> bool:
-    """Mark the run finished when every task has its conversation; True if it is finished now.
+def finish_if_complete(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    summarize: Callable[[Session, int], dict[str, Any]] | None = None,
+) -> bool:
+    """Mark the run finished when every task has its conversation (an eval run with the summary
+    `summarize` makes of its metrics rows); True if it is finished now.
 
     Called by every job after its own episodes are committed, so whichever job commits last sees
     them all and marks the run."""
@@ -128,6 +158,11 @@ def finish_if_complete(sessions: sessionmaker[Session], run_id: int) -> bool:
             return run is not None
         if run.status != "running" or pending_count(session, run_id) > 0:
             return False
+        eval_run = eval_store.eval_run_of(session, run_id)
+        if eval_run is not None:
+            if summarize is None:
+                return False  # left to a worker that can score (every `button worker` can)
+            eval_store.finish_eval_run(session, eval_run.id, summarize(session, eval_run.id))
         store.set_run_status(session, run_id, "finished")
         return True
 
@@ -140,11 +175,28 @@ def _stop_for_budget(sessions: sessionmaker[Session], run_id: int) -> None:
             store.set_run_status(session, run_id, "interrupted")
 
 
-def _open_run(
-    sessions: sessionmaker[Session], run_id: int, task_ids: Sequence[int]
-) -> tuple[GenerateConfig, list[tuple[int, CompositionalTask]], tuple[int, int]] | str:
-    """The run's settings, the job's tasks not stored yet (in the order given) and the run's stored
-    tokens; or why the job has nothing to do."""
+@dataclass(frozen=True)
+class JobPlan:
+    """What one job has to do, read from the database when it starts."""
+
+    run_id: int
+    config: GenerateConfig | EvalConfig
+    eval_run_id: int | None  # an eval run's episodes: hints off, each stored with its metrics row
+    pending: list[tuple[int, CompositionalTask]]  # the job's tasks not stored yet, in the order given
+    already: int  # the job's tasks stored before it started (an earlier attempt, another worker)
+    spent: tuple[int, int]  # the run's stored prompt and completion tokens
+
+    @property
+    def concurrency(self) -> int:
+        """The run's request limit, for every worker together."""
+        return self.config.concurrency
+
+    def generation(self) -> GenerateConfig:
+        return self.config.generation() if isinstance(self.config, EvalConfig) else self.config
+
+
+def open_job(sessions: sessionmaker[Session], run_id: int, task_ids: Sequence[int]) -> JobPlan | str:
+    """The job's plan, or why it has nothing to do (the run is gone, finished or stopped)."""
     with sessions() as session:
         run = store.get_run(session, run_id)
         if run is None:
@@ -152,83 +204,123 @@ def _open_run(
         if run.status != "running":
             return f"run {run_id} is {run.status}"
         config = read_run_config(run.config)
-        if not isinstance(config, GenerateConfig):
-            raise RunError(f"run {run_id} is a {run.kind!r} run; workers simulate generate runs")
+        eval_run = eval_store.eval_run_of(session, run_id)
+        if not isinstance(config, GenerateConfig | EvalConfig):
+            raise RunError(f"run {run_id} is a {run.kind!r} run; workers simulate generate and eval runs")
         done = stored_task_ids(session, run_id, task_ids)
         todo = [task_id for task_id in task_ids if task_id not in done]
         tasks = store.load_tasks(session, todo)
         spent = run_tokens(session, run_id)
-    return config, [(task_id, tasks[task_id]) for task_id in todo], spent
+    return JobPlan(
+        run_id=run_id,
+        config=config,
+        eval_run_id=eval_run.id if eval_run is not None else None,
+        pending=[(task_id, tasks[task_id]) for task_id in todo],
+        already=len(task_ids) - len(todo),
+        spent=spent,
+    )
 
 
-def simulate_job(
-    sessions: sessionmaker[Session], run_id: int, task_ids: Sequence[int], worker: str
+async def run_job(
+    sessions: sessionmaker[Session],
+    plan: JobPlan,
+    worker: str,
+    *,
+    limiter: AbstractAsyncContextManager[Any] | None = None,
+    scoring: Scoring | None = None,
 ) -> JobReport:
-    """Simulate and store the tasks of `task_ids` that run `run_id` has not stored yet."""
-    opened = _open_run(sessions, run_id, task_ids)
-    if isinstance(opened, str):
-        return JobReport(left=len(task_ids), note=opened)
-    config, pending, spent = opened
-    report = JobReport(already=len(task_ids) - len(pending))
-    if pending and config.uses_llm:
-        _simulate_llm(sessions, run_id, pending, config, worker, spent, report)
-    elif pending:
-        for outcome in simulate_chunk(pending, config):
-            if store_once(sessions, run_id, outcome, worker):
-                report.stored += 1
-            else:
-                report.already += 1
-    finish_if_complete(sessions, run_id)
+    """Simulate and store the plan's pending tasks; LLM requests go through `limiter` (None: the run's
+    own limit); an eval run's episodes are scored with `scoring`."""
+    report = JobReport(already=plan.already)
+    if plan.eval_run_id is not None and scoring is None:
+        raise RunError(f"run {plan.run_id} is an evaluation: this worker was started without scoring")
+    config = plan.generation()
+    if plan.pending and (config.uses_llm or plan.eval_run_id is not None):
+        await _simulate_llm(sessions, plan, worker, limiter, scoring, report)
+    elif plan.pending:
+        await asyncio.to_thread(_simulate_offline, sessions, plan, config, worker, report)
+    await asyncio.to_thread(
+        finish_if_complete, sessions, plan.run_id, scoring.summarize if scoring is not None else None
+    )
     return report
 
 
-def _simulate_llm(
+async def simulate_job(
     sessions: sessionmaker[Session],
     run_id: int,
-    pending: list[tuple[int, CompositionalTask]],
-    config: GenerateConfig,
+    task_ids: Sequence[int],
     worker: str,
-    spent: tuple[int, int],
+    *,
+    limiter: AbstractAsyncContextManager[Any] | None = None,
+    scoring: Scoring | None = None,
+) -> JobReport:
+    """Simulate and store the tasks of `task_ids` that run `run_id` has not stored yet."""
+    plan = await asyncio.to_thread(open_job, sessions, run_id, task_ids)
+    if isinstance(plan, str):
+        return JobReport(left=len(task_ids), note=plan)
+    return await run_job(sessions, plan, worker, limiter=limiter, scoring=scoring)
+
+
+def _simulate_offline(
+    sessions: sessionmaker[Session], plan: JobPlan, config: GenerateConfig, worker: str, report: JobReport
+) -> None:
+    for outcome in simulate_chunk(plan.pending, config):
+        if store_once(sessions, plan.run_id, outcome, worker):
+            report.stored += 1
+        else:
+            report.already += 1
+
+
+async def _simulate_llm(
+    sessions: sessionmaker[Session],
+    plan: JobPlan,
+    worker: str,
+    limiter: AbstractAsyncContextManager[Any] | None,
+    scoring: Scoring | None,
     report: JobReport,
 ) -> None:
     from simulator.llm_batch import make_runtime, simulate_llm  # the LLM stack: LLM runs only
 
+    run_id, config = plan.run_id, plan.generation()
     ledger = RunLedger()
-    ledger.see(*spent)
-    runtime = make_runtime(config, ledger)
+    ledger.see(*plan.spent)
+    runtime = make_runtime(config, ledger, limiter)
     if runtime.budget_exhausted:
         if runtime.cache is not None:
             runtime.cache.close()
-        _stop_for_budget(sessions, run_id)
-        report.left, report.note = len(pending), "budget spent"
+        await asyncio.to_thread(_stop_for_budget, sessions, run_id)
+        report.left, report.note = len(plan.pending), "budget spent"
         return
+    tasks = dict(plan.pending)
+    episode: EpisodeConfig | None = None
+    if isinstance(plan.config, EvalConfig):
+        episode = eval_episode_config(plan.config)
 
     def refresh() -> None:
         with sessions() as session:
             ledger.see(*run_tokens(session, run_id))
 
     def keep(outcome: EpisodeOutcome) -> None:
-        if store_once(sessions, run_id, outcome, worker):
+        also = None
+        if plan.eval_run_id is not None and scoring is not None:
+            also = metrics_row(plan.eval_run_id, tasks[outcome.task_id], outcome, scoring.score)
+        if store_once(sessions, run_id, outcome, worker, also):
             report.stored += 1
             ledger.stored(outcome.trajectory)
         else:
             report.already += 1
-        refresh()
 
     async def watch_spend() -> None:
         while True:
             await asyncio.sleep(BUDGET_POLL_S)
             await asyncio.to_thread(refresh)
 
-    async def run() -> int:
-        watcher = asyncio.create_task(watch_spend())
-        try:
-            world = offline_world(config.world_seed)
-            return await simulate_llm(pending, config, world, runtime, keep)
-        finally:
-            watcher.cancel()
-
-    report.left = asyncio.run(run())
+    watcher = asyncio.create_task(watch_spend())
+    try:
+        world = offline_world(config.world_seed)
+        report.left = await simulate_llm(plan.pending, config, world, runtime, keep, episode)
+    finally:
+        watcher.cancel()
     if report.left or runtime.budget_exhausted:
-        _stop_for_budget(sessions, run_id)
+        await asyncio.to_thread(_stop_for_budget, sessions, run_id)
         report.note = "budget spent"

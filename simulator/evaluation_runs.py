@@ -10,6 +10,7 @@ the metrics; this floor only stores them), so an interrupted evaluation resumes 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,10 +24,64 @@ from simulator.batch import package_versions, store_episode
 from simulator.episode import EpisodeConfig
 from simulator.runs import EpisodeOutcome, RunError
 
-__all__ = ["Score", "create_eval_run", "finish_eval_run", "simulate_eval_run", "stored_eval_config"]
+__all__ = [
+    "MetricsRow",
+    "Score",
+    "Scoring",
+    "create_eval_run",
+    "eval_episode_config",
+    "finish_eval_run",
+    "metrics_row",
+    "simulate_eval_run",
+    "stored_eval_config",
+]
 
 # A task and its trajectory → the metrics columns of its eval_results row.
 Score = Callable[[CompositionalTask, Trajectory], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What the evaluation floor lends the workers of a distributed eval run (simulator/distributed.py):
+    the metrics of one episode, and the summary of an eval run from its stored metrics rows."""
+
+    score: Score
+    summarize: Callable[[Session, int], dict[str, Any]]  # (session, eval run id) → summary
+
+
+def eval_episode_config(config: EvalConfig) -> EpisodeConfig:
+    """How an evaluated episode runs: the model under test gets no sub-task hints."""
+    return EpisodeConfig(
+        parallel=config.parallel, max_turns=config.max_turns, hints=False, max_idle=config.max_idle
+    )
+
+
+@dataclass(frozen=True)
+class MetricsRow:
+    """An evaluated episode's eval_results row; `store_episode` calls it inside the episode's
+    transaction."""
+
+    eval_run_id: int
+    row: dict[str, Any]
+
+    def __call__(self, session: Session, conversation_id: int) -> None:
+        eval_store.add_eval_result(session, self.eval_run_id, conversation_id, self.row)
+
+
+def metrics_row(
+    eval_run_id: int, task: CompositionalTask, outcome: EpisodeOutcome, score: Score
+) -> MetricsRow:
+    """The eval_results row of one evaluated episode, scored by `score`."""
+    row = {
+        "task_id": outcome.task_id,
+        "strategy": task.strategy.value,
+        "n_subtasks": len(task.subtasks),
+        "behaviour": task.behaviour.value,
+        "look_alike": bool(task.look_alikes),
+        "termination": outcome.trajectory.termination.value,
+        **score(task, outcome.trajectory),
+    }
+    return MetricsRow(eval_run_id, row)
 
 
 def create_eval_run(
@@ -103,26 +158,11 @@ def simulate_eval_run(
     on_stored(len(pending), {})
 
     def keep(outcome: EpisodeOutcome) -> None:
-        task = tasks[outcome.task_id]
-        row = {
-            "task_id": outcome.task_id,
-            "strategy": task.strategy.value,
-            "n_subtasks": len(task.subtasks),
-            "behaviour": task.behaviour.value,
-            "look_alike": bool(task.look_alikes),
-            "termination": outcome.trajectory.termination.value,
-            **score(task, outcome.trajectory),
-        }
+        also = metrics_row(eval_run_id, tasks[outcome.task_id], outcome, score)
+        store_episode(sessions, run_id, outcome, also=also)
+        on_stored(len(pending), also.row)
 
-        def metrics_row(session: Session, conversation_id: int) -> None:
-            eval_store.add_eval_result(session, eval_run_id, conversation_id, row)
-
-        store_episode(sessions, run_id, outcome, also=metrics_row)
-        on_stored(len(pending), row)
-
-    episode = EpisodeConfig(
-        parallel=config.parallel, max_turns=config.max_turns, hints=False, max_idle=config.max_idle
-    )
+    episode = eval_episode_config(config)
     generation = config.generation()
     try:
         run_llm_episodes(pending, generation, make_runtime(generation), keep, episode)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,17 +40,23 @@ BOTTOM_UP_STAGE = "bottom_up"  # the ledger's stage label of composer and judge 
 Pending = Sequence[tuple[int, CompositionalTask]]
 
 
-def make_runtime(config: GenerateConfig, ledger: TokenLedger | None = None) -> LLMRuntime:
+def make_runtime(
+    config: GenerateConfig,
+    ledger: TokenLedger | None = None,
+    limiter: AbstractAsyncContextManager[Any] | None = None,
+) -> LLMRuntime:
     """The run's shared runtime: request limit, budget and (unless disabled) the on-disk reply cache.
 
-    Both phases of an invocation pass the same `ledger`, so one budget covers them together.
+    Both phases of an invocation pass the same `ledger`, so one budget covers them together. A
+    `limiter` replaces the runtime's own limit of `config.concurrency` requests (a distributed worker's
+    share of the run's limit).
     """
     llm = config.llm
     budget = Budget(
         tokens=llm.budget_tokens, usd=llm.budget_usd, price_in=llm.price_in, price_out=llm.price_out
     )
     cache = ResponseCache(Path(llm.cache_dir)) if llm.cache else None
-    runtime = LLMRuntime(concurrency=config.concurrency, budget=budget, cache=cache)
+    runtime = LLMRuntime(concurrency=config.concurrency, budget=budget, cache=cache, limiter=limiter)
     if ledger is not None:
         runtime.ledger = ledger
     return runtime

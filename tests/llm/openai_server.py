@@ -83,6 +83,8 @@ class OpenAIServer:
         self.targets: list[str] = []  # their paths with the query string
         self.headers: list[dict[str, str]] = []  # names lower-cased: clients differ in case
         self.injected: Counter[str] = Counter()
+        self.in_flight = 0  # requests being answered now
+        self.peak_in_flight = 0  # the most at once so far
         self._seen: Counter[bytes] = Counter()
         self._lock = threading.Lock()
         self._httpd = _Listener(("127.0.0.1", 0), _handler(self))
@@ -115,10 +117,17 @@ class OpenAIServer:
             self.targets.append(target)
             self.headers.append({name.lower(): value for name, value in headers.items()})
             self._seen[raw] += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             fault = self.faults.pick(raw, self._seen[raw])
             if fault is not None:
                 self.injected[fault] += 1
             return fault
+
+    def answered(self) -> None:
+        """A request's answer is sent (or the client gave up on it)."""
+        with self._lock:
+            self.in_flight -= 1
 
 
 def _usage(request: dict[str, Any], reply: Reply) -> dict[str, int]:
@@ -225,8 +234,11 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             request = json.loads(raw)
             fault = server.note(raw, request, self.path, dict(self.headers.items()))
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client gave up (a hang)
-                self._answer(request, fault, arrived)
+            try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client gave up (a hang)
+                    self._answer(request, fault, arrived)
+            finally:
+                server.answered()
 
         def _wait(self, arrived: float) -> None:
             """Answer `latency` after the request arrived: the time the scripted model took counts in it."""
