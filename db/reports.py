@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from datamodel.behaviours import Behaviour
+from db.distributed_store import live_workers, run_counts
 
 __all__ = [
     "Table",
@@ -170,16 +171,10 @@ def _has_queue(session: Session) -> bool:
     return session.scalar(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")) is True
 
 
-def _alive_workers(session: Session, within_s: float) -> int:
-    sql = (
-        "SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > NOW() - make_interval(secs => :s)"
-    )
-    return session.scalar(text(sql), {"s": within_s}) or 0
-
-
 def job_queue(session: Session, run_id: int | None, alive_within_s: float = 30.0) -> Table:
-    """Jobs of distributed runs by state, and how many workers are alive now (a heartbeat within
-    `alive_within_s`). PostgreSQL with the queue only (migration 0011)."""
+    """Jobs of distributed runs by state, with each run's tasks and how many have their conversation
+    (at most one each: the unique key on run and task), and how many workers are alive now (a
+    heartbeat within `alive_within_s`). PostgreSQL with the queue only (migration 0011)."""
     only = "AND queue_name = :queue" if run_id is not None else ""
     sql = f"""
         SELECT CAST(substr(queue_name, 12) AS INTEGER) AS run,
@@ -190,9 +185,12 @@ def job_queue(session: Session, run_id: int | None, alive_within_s: float = 30.0
         FROM procrastinate_jobs WHERE queue_name LIKE 'button\\_run\\_%' {only}
         GROUP BY queue_name ORDER BY run"""
     params = {"queue": f"button_run_{run_id}"} if run_id is not None else {}
-    rows = [tuple(row) for row in session.execute(text(sql), params)]
-    alive = _alive_workers(session, alive_within_s)
-    columns = ["run", "jobs to do", "in progress", "done", "failed"]
+    rows = []
+    for run, *jobs in session.execute(text(sql), params):
+        counts = run_counts(session, run)
+        rows.append((run, *jobs, counts.tasks, counts.conversations, counts.pending))
+    alive = live_workers(session, alive_within_s)
+    columns = ["run", "jobs to do", "in progress", "done", "failed", "tasks", "stored once", "left"]
     return Table(f"Job queue ({alive} worker(s) alive)", columns, rows)
 
 
@@ -205,7 +203,7 @@ def distributed_reports(session: Session, run_id: int | None) -> list[Table]:
     tables = []
     if _has_queue(session):
         queue = job_queue(session, run_id)
-        if queue.rows or _alive_workers(session, 30.0):
+        if queue.rows or live_workers(session, 30.0):
             tables.append(queue)
     if stored_by_workers or tables:
         tables.append(worker_shares(session, run_id))

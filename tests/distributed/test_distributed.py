@@ -23,7 +23,8 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from cli import app
-from db.engine import downgrade, ensure_schema, make_engine, migrate
+from db.engine import downgrade, ensure_schema, make_engine, migrate, session_factory
+from db.reports import job_queue
 
 pytestmark = pytest.mark.postgresql
 runner = CliRunner()
@@ -142,6 +143,11 @@ def test_a_killed_worker_leaves_its_jobs_to_the_other(pg_url: str, tmp_path: Pat
     assert _rows(pg_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE attempts = 2")[0][0] >= 1
     stored_by = dict(_rows(pg_url, "SELECT worker, COUNT(*) FROM conversations GROUP BY worker"))
     assert len(stored_by) == 2 and stored_by[name] < n
+    # what `button stats` shows: every job done, every task stored once, none left
+    engine = make_engine(pg_url)
+    with session_factory(engine)() as session:
+        assert job_queue(session, 1).rows == [(1, 0, 0, n // 8, 0, n, n, 0)]
+    engine.dispose()
 
 
 def test_generate_works_on_its_own_run_without_other_workers(pg_url: str) -> None:
