@@ -1,8 +1,9 @@
 """What workers of a distributed run ask the database: what is stored, what is spent, what is left.
 
 The database is the one truth every worker shares: a task is done when its conversation is stored (the
-unique key on run and task makes that exactly once), and a run's spent tokens are the sum over its
-stored messages. Small functions that take a session and never commit, as in db/store.py.
+unique key on run and task makes that exactly once), and a run's spent tokens are the sum of what its
+workers have asked for (`worker_spend`). Small functions that take a session and never commit, as in
+db/store.py.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Conversation, Message, Run, TaskRow
+from db.models import Conversation, Run, TaskRow, WorkerSpend
 
 __all__ = [
     "RunCounts",
@@ -22,9 +24,10 @@ __all__ = [
     "conversation_exists",
     "is_duplicate_conversation",
     "live_workers",
+    "others_spend",
     "pending_count",
+    "record_spend",
     "run_counts",
-    "run_tokens",
     "stored_task_ids",
 ]
 
@@ -57,20 +60,6 @@ def stored_task_ids(session: Session, run_id: int, task_ids: Collection[int]) ->
         Conversation.run_id == run_id, Conversation.task_id.in_(list(task_ids))
     )
     return set(session.scalars(query))
-
-
-def run_tokens(session: Session, run_id: int) -> tuple[int, int]:
-    """Prompt and completion tokens the run's stored conversations spent (every worker's)."""
-    query = (
-        select(
-            func.coalesce(func.sum(Message.prompt_tokens), 0),
-            func.coalesce(func.sum(Message.completion_tokens), 0),
-        )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Conversation.run_id == run_id)
-    )
-    prompt, completion = session.execute(query).one()
-    return int(prompt or 0), int(completion or 0)
 
 
 def pending_count(session: Session, run_id: int) -> int:
@@ -111,3 +100,30 @@ def live_workers(session: Session, within_s: float) -> int:
         "WHERE last_heartbeat >= NOW() - make_interval(secs => :within)"
     )
     return int(session.scalar(query, {"within": within_s}) or 0)
+
+
+def record_spend(session: Session, run_id: int, worker: str, prompt: int, completion: int) -> None:
+    """Write what `worker` has asked for on the run so far (its totals, not an increment)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(WorkerSpend).values(
+        run_id=run_id, worker=worker, prompt_tokens=prompt, completion_tokens=completion
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[WorkerSpend.run_id, WorkerSpend.worker],
+        set_={
+            "prompt_tokens": statement.excluded.prompt_tokens,
+            "completion_tokens": statement.excluded.completion_tokens,
+            "updated_at": func.now(),
+        },
+    )
+    session.execute(statement)
+
+
+def others_spend(session: Session, run_id: int, worker: str) -> tuple[int, int]:
+    """Prompt and completion tokens the run's workers other than `worker` have asked for."""
+    query = select(
+        func.coalesce(func.sum(WorkerSpend.prompt_tokens), 0),
+        func.coalesce(func.sum(WorkerSpend.completion_tokens), 0),
+    ).where(WorkerSpend.run_id == run_id, WorkerSpend.worker != worker)
+    prompt, completion = session.execute(query).one()
+    return int(prompt), int(completion)

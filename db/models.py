@@ -47,6 +47,7 @@ __all__ = [
     "TaskRow",
     "ToolCallRow",
     "TrainingRun",
+    "WorkerSpend",
 ]
 
 JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -210,6 +211,21 @@ class Conversation(Base):
     # The `button worker` (host:pid) that stored it, in a distributed run; NULL when a run stored it
     # itself on one machine.
     worker: Mapped[str | None]
+
+
+class WorkerSpend(Base):
+    """What one `button worker` process (host:pid) has asked an endpoint for on one distributed run:
+    every request's tokens, stored or not, written about once a second. The run's spend, for its
+    budget, is the sum over its workers, so each sees the others' requests, not only their stored
+    episodes."""
+
+    __tablename__ = "worker_spend"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = _now()
 
 
 class Message(Base):

@@ -11,10 +11,12 @@ through procrastinate's own job manager. The queue is at least once; the databas
 `button eval --distributed` defers an eval run's episodes the same way; workers score them with the
 `Scoring` the evaluation floor hands them (cli/worker.py), so the worker needs no upward import.
 
-A run's --concurrency is its request limit for every worker together: each worker process holds one
-limiter per run it works on (anyio's CapacityLimiter, shared by the run's jobs there), sized every
-SHARE_REFRESH_S to the limit divided among the live workers (those with a fresh heartbeat in the queue's
-table of workers; at least one request each).
+A run's --concurrency and budget hold for every worker together: each worker process keeps one
+`RunShare` per run it works on, shared by the run's jobs there: a limiter (anyio's CapacityLimiter)
+sized every SHARE_REFRESH_S to the limit divided among the live workers (a fresh heartbeat in the
+queue's table of workers; at least one request each), and a ledger of the process's requests, written
+to `worker_spend` as often, beside the other workers' spend read back, so every budget check sees the
+whole run's requests.
 
 Only this module and the distributed commands import procrastinate: single-machine runs on SQLite
 never load it.
@@ -37,17 +39,17 @@ import psycopg
 from procrastinate.exceptions import ConnectorException
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.distributed_store import RunCounts, live_workers, run_counts
+from db.distributed_store import RunCounts, live_workers, others_spend, record_spend, run_counts
 from db.engine import parse_url
 from db.errors import first_line, masked_url
-from simulator.distributed_jobs import CHUNK_SIZE, JobReport, open_job, run_job
+from simulator.distributed_jobs import CHUNK_SIZE, JobReport, RunLedger, open_job, run_job
 from simulator.evaluation_runs import Scoring
 from simulator.runs import RunError
 
 __all__ = [
     "CHUNK_SIZE",
     "QueueError",
-    "RequestShares",
+    "RunShares",
     "RunProgress",
     "WorkerSettings",
     "defer_run",
@@ -100,36 +102,44 @@ def worker_name() -> str:
 
 
 @dataclass
-class _Share:
-    limit: int  # the run's --concurrency
+class RunShare:
+    """What this worker process's jobs of one run share: its slice of the run's request limit and its
+    ledger of the run's requests."""
+
+    limit: int  # the run's --concurrency, for every worker together
     limiter: anyio.CapacityLimiter
+    ledger: RunLedger
     jobs: int = 0  # this process's jobs of the run now running
 
 
-class RequestShares:
-    """This worker process's share of the request limit of each run it works on: one limiter per run,
-    shared by the run's jobs here, sized to the run's limit divided among the live workers (a heartbeat
-    within `stalled_after`, on any machine; at least one request each)."""
+class RunShares:
+    """This worker process's share of each run it works on (the request limit divided among the live
+    workers, at least one request each; live: a heartbeat within `stalled_after`, on any machine) and
+    the run's spend (this process's requests written to `worker_spend`, the others' read back)."""
 
-    def __init__(self, sessions: sessionmaker[Session], stalled_after: float) -> None:
-        self._sessions, self._stalled_after = sessions, stalled_after
-        self._runs: dict[int, _Share] = {}
+    def __init__(self, sessions: sessionmaker[Session], stalled_after: float, worker: str) -> None:
+        self._sessions, self._stalled_after, self._worker = sessions, stalled_after, worker
+        self._runs: dict[int, RunShare] = {}
+        # kept for the life of the process: its worker_spend row holds totals, never less than before
+        self._ledgers: dict[int, RunLedger] = {}
 
     @asynccontextmanager
-    async def use(self, run_id: int, limit: int) -> AsyncIterator[anyio.CapacityLimiter]:
-        """The run's limiter for one job, for as long as the job runs."""
+    async def use(self, run_id: int, limit: int) -> AsyncIterator[RunShare]:
+        """The run's share for one job, for as long as the job runs."""
         share = self._runs.get(run_id)
         if share is None:
-            share = _Share(limit, anyio.CapacityLimiter(limit))
-            share.limiter.total_tokens = self._size(limit, await self._live())
+            ledger = self._ledgers.setdefault(run_id, RunLedger())
+            share = RunShare(limit, anyio.CapacityLimiter(limit), ledger)
+            await self._sync(run_id, share, await self._live())
             share = self._runs.setdefault(run_id, share)
         share.jobs += 1
         try:
-            yield share.limiter
+            yield share
         finally:
             share.jobs -= 1
             if share.jobs == 0 and self._runs.get(run_id) is share:
                 del self._runs[run_id]
+                await self._sync(run_id, share, None)  # its last requests counted
 
     def size(self, run_id: int) -> int | None:
         """Requests this process may have in flight for the run now (None: no job of it here)."""
@@ -137,15 +147,24 @@ class RequestShares:
         return int(share.limiter.total_tokens) if share is not None else None
 
     async def refresh(self) -> None:
-        """Resize every share to the workers live now."""
+        """Resize every share to the workers live now and exchange spends with the other workers."""
         if self._runs:
             live = await self._live()
-            for share in list(self._runs.values()):
-                share.limiter.total_tokens = self._size(share.limit, live)
+            for run_id, share in list(self._runs.items()):
+                await self._sync(run_id, share, live)
 
-    @staticmethod
-    def _size(limit: int, live: int) -> int:
-        return max(1, limit // max(1, live))
+    async def _sync(self, run_id: int, share: RunShare, live: int | None) -> None:
+        if live is not None:
+            share.limiter.total_tokens = max(1, share.limit // max(1, live))
+        prompt, completion = share.ledger.own  # read here, on the loop that records requests
+
+        def exchange() -> tuple[int, int]:
+            with self._sessions.begin() as session:
+                if prompt or completion:
+                    record_spend(session, run_id, self._worker, prompt, completion)
+                return others_spend(session, run_id, self._worker)
+
+        share.ledger.see(*await asyncio.to_thread(exchange))
 
     async def _live(self) -> int:
         def count() -> int:
@@ -163,7 +182,7 @@ class _WorkerContext:
     sessions: sessionmaker[Session]
     name: str
     on_job: Callable[[str], None]
-    shares: RequestShares
+    shares: RunShares
     scoring: Scoring | None
 
 
@@ -176,9 +195,14 @@ async def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: lis
         if isinstance(plan, str):
             report = JobReport(left=len(task_ids), note=plan)
         else:
-            async with worker.shares.use(run_id, plan.concurrency) as limiter:
+            async with worker.shares.use(run_id, plan.concurrency) as share:
                 report = await run_job(
-                    worker.sessions, plan, worker.name, limiter=limiter, scoring=worker.scoring
+                    worker.sessions,
+                    plan,
+                    worker.name,
+                    ledger=share.ledger,
+                    limiter=share.limiter,
+                    scoring=worker.scoring,
                 )
     except Exception as exc:
         worker.on_job(f"run {run_id}, tasks {first}-{last}: failed ({type(exc).__name__}: {exc})")
@@ -235,7 +259,7 @@ async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
                 log.info("job %s of a stalled worker is back in the queue", job.id)
 
 
-async def _resize_shares(shares: RequestShares) -> None:
+async def _resize_shares(shares: RunShares) -> None:
     while True:
         await asyncio.sleep(SHARE_REFRESH_S)
         await shares.refresh()
@@ -249,8 +273,9 @@ async def run_worker(
     Raises QueueError when the database is lost: procrastinate's pool retries the connection for
     POOL_TIMEOUT_S first; the jobs in flight go back to the queue when this worker's heartbeat is stale.
     """
-    shares = RequestShares(sessions, settings.stalled_after)
-    context = {_CONTEXT: _WorkerContext(sessions, worker_name(), settings.on_job, shares, settings.scoring)}
+    name = worker_name()
+    shares = RunShares(sessions, settings.stalled_after, name)
+    context = {_CONTEXT: _WorkerContext(sessions, name, settings.on_job, shares, settings.scoring)}
     work = asyncio.create_task(
         app.run_worker_async(
             # None listens to every queue (procrastinate's Worker takes it; its TypedDict omits it)

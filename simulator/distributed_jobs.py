@@ -13,11 +13,11 @@ another worker commit it in between, meets the unique key on (run, task): either
 "already stored" and dropped. The job that stores a run's last episode marks the run finished (an eval
 run with its summary).
 
-Budget: the run's spend is the sum of its stored messages' tokens (written in each episode's
-transaction, by every worker). A job reads it before it starts (a spent budget: the run is marked
-interrupted and its remaining jobs end at once), and while it runs its ledger adds what the others
-stored, read every second, to its own requests, so the budget check before every request sees the whole
-run but for the episodes other jobs have in flight (their tokens count once stored).
+Budget: the run's spend is what all its workers have asked the endpoint for: each worker process keeps
+one ledger per run, shared by its jobs of the run, writes its totals to `worker_spend` and reads the
+others' about once a second (simulator/distributed.py), so the budget check before every request sees
+the whole run but for the other workers' last second of requests. A job that finds the budget spent
+marks the run interrupted, and the run's remaining jobs end at once.
 
 Request limit: an LLM job's requests go through the `limiter` its worker hands it (that process's share
 of the run's --concurrency, simulator/distributed.py), shared by every job of the run in the process.
@@ -26,7 +26,6 @@ of the run's --concurrency, simulator/distributed.py), shared by every job of th
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -37,13 +36,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from datamodel.run_config import EvalConfig, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
-from datamodel.trajectory import Trajectory
 from db import eval_store, store
 from db.distributed_store import (
     conversation_exists,
     is_duplicate_conversation,
     pending_count,
-    run_tokens,
     stored_task_ids,
 )
 from roles.ledger import TokenLedger
@@ -60,12 +57,10 @@ __all__ = [
     "finish_if_complete",
     "open_job",
     "run_job",
-    "simulate_job",
     "store_once",
 ]
 
 CHUNK_SIZE = 8  # episodes per job: enough to keep one job's event loop busy, small enough to spread
-BUDGET_POLL_S = 1.0  # how often a running LLM job reads what the other workers have stored
 
 
 @dataclass
@@ -84,33 +79,23 @@ class JobReport:
 
 @dataclass
 class RunLedger(TokenLedger):
-    """A job's ledger that also counts what the run's other episodes spent.
+    """One worker process's ledger of one run, shared by its jobs of the run there.
 
-    Its entries are this job's requests; `others_*` are the run's stored tokens less what this job
-    stored itself, so the totals a Budget reads are the whole run's: everything stored by anyone plus
-    everything this job asked for, stored or in flight."""
+    Its entries are this process's requests; `others_*` what the run's other workers have asked for
+    (their `worker_spend` rows), so the totals a Budget reads are the whole run's requests. Read and
+    written on the worker's event loop only."""
 
     others_prompt: int = 0
     others_completion: int = 0
-    mine_prompt: int = 0  # tokens of the episodes this job stored
-    mine_completion: int = 0
 
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()  # refreshed from another thread than the one storing
+    def see(self, others_prompt: int, others_completion: int) -> None:
+        """The other workers' spend as just read from the database."""
+        self.others_prompt, self.others_completion = others_prompt, others_completion
 
-    def see(self, stored_prompt: int, stored_completion: int) -> None:
-        """The run's stored tokens as just read from the database."""
-        with self._lock:
-            self.others_prompt = max(0, stored_prompt - self.mine_prompt)
-            self.others_completion = max(0, stored_completion - self.mine_completion)
-
-    def stored(self, trajectory: Trajectory) -> None:
-        """This job stored `trajectory`: its tokens now count in the database's sum."""
-        with self._lock:
-            for turn in trajectory.turns:
-                if turn.usage is not None:
-                    self.mine_prompt += turn.usage.prompt_tokens
-                    self.mine_completion += turn.usage.completion_tokens
+    @property
+    def own(self) -> tuple[int, int]:
+        """This process's own prompt and completion tokens on the run."""
+        return super().prompt_tokens, super().completion_tokens
 
     @property
     def prompt_tokens(self) -> int:
@@ -184,7 +169,6 @@ class JobPlan:
     eval_run_id: int | None  # an eval run's episodes: hints off, each stored with its metrics row
     pending: list[tuple[int, CompositionalTask]]  # the job's tasks not stored yet, in the order given
     already: int  # the job's tasks stored before it started (an earlier attempt, another worker)
-    spent: tuple[int, int]  # the run's stored prompt and completion tokens
 
     @property
     def concurrency(self) -> int:
@@ -210,14 +194,12 @@ def open_job(sessions: sessionmaker[Session], run_id: int, task_ids: Sequence[in
         done = stored_task_ids(session, run_id, task_ids)
         todo = [task_id for task_id in task_ids if task_id not in done]
         tasks = store.load_tasks(session, todo)
-        spent = run_tokens(session, run_id)
     return JobPlan(
         run_id=run_id,
         config=config,
         eval_run_id=eval_run.id if eval_run is not None else None,
         pending=[(task_id, tasks[task_id]) for task_id in todo],
         already=len(task_ids) - len(todo),
-        spent=spent,
     )
 
 
@@ -226,39 +208,25 @@ async def run_job(
     plan: JobPlan,
     worker: str,
     *,
+    ledger: RunLedger,
     limiter: AbstractAsyncContextManager[Any] | None = None,
     scoring: Scoring | None = None,
 ) -> JobReport:
-    """Simulate and store the plan's pending tasks; LLM requests go through `limiter` (None: the run's
-    own limit); an eval run's episodes are scored with `scoring`."""
+    """Simulate and store the plan's pending tasks; LLM requests are counted in `ledger` (this process's
+    of the run) and go through `limiter` (None: the run's own limit); an eval run's episodes are scored
+    with `scoring`."""
     report = JobReport(already=plan.already)
     if plan.eval_run_id is not None and scoring is None:
         raise RunError(f"run {plan.run_id} is an evaluation: this worker was started without scoring")
     config = plan.generation()
     if plan.pending and (config.uses_llm or plan.eval_run_id is not None):
-        await _simulate_llm(sessions, plan, worker, limiter, scoring, report)
+        await _simulate_llm(sessions, plan, worker, ledger, limiter, scoring, report)
     elif plan.pending:
         await asyncio.to_thread(_simulate_offline, sessions, plan, config, worker, report)
     await asyncio.to_thread(
         finish_if_complete, sessions, plan.run_id, scoring.summarize if scoring is not None else None
     )
     return report
-
-
-async def simulate_job(
-    sessions: sessionmaker[Session],
-    run_id: int,
-    task_ids: Sequence[int],
-    worker: str,
-    *,
-    limiter: AbstractAsyncContextManager[Any] | None = None,
-    scoring: Scoring | None = None,
-) -> JobReport:
-    """Simulate and store the tasks of `task_ids` that run `run_id` has not stored yet."""
-    plan = await asyncio.to_thread(open_job, sessions, run_id, task_ids)
-    if isinstance(plan, str):
-        return JobReport(left=len(task_ids), note=plan)
-    return await run_job(sessions, plan, worker, limiter=limiter, scoring=scoring)
 
 
 def _simulate_offline(
@@ -275,6 +243,7 @@ async def _simulate_llm(
     sessions: sessionmaker[Session],
     plan: JobPlan,
     worker: str,
+    ledger: RunLedger,
     limiter: AbstractAsyncContextManager[Any] | None,
     scoring: Scoring | None,
     report: JobReport,
@@ -282,8 +251,6 @@ async def _simulate_llm(
     from simulator.llm_batch import make_runtime, simulate_llm  # the LLM stack: LLM runs only
 
     run_id, config = plan.run_id, plan.generation()
-    ledger = RunLedger()
-    ledger.see(*plan.spent)
     runtime = make_runtime(config, ledger, limiter)
     if runtime.budget_exhausted:
         if runtime.cache is not None:
@@ -296,31 +263,17 @@ async def _simulate_llm(
     if isinstance(plan.config, EvalConfig):
         episode = eval_episode_config(plan.config)
 
-    def refresh() -> None:
-        with sessions() as session:
-            ledger.see(*run_tokens(session, run_id))
-
     def keep(outcome: EpisodeOutcome) -> None:
         also = None
         if plan.eval_run_id is not None and scoring is not None:
             also = metrics_row(plan.eval_run_id, tasks[outcome.task_id], outcome, scoring.score)
         if store_once(sessions, run_id, outcome, worker, also):
             report.stored += 1
-            ledger.stored(outcome.trajectory)
         else:
             report.already += 1
 
-    async def watch_spend() -> None:
-        while True:
-            await asyncio.sleep(BUDGET_POLL_S)
-            await asyncio.to_thread(refresh)
-
-    watcher = asyncio.create_task(watch_spend())
-    try:
-        world = offline_world(config.world_seed)
-        report.left = await simulate_llm(plan.pending, config, world, runtime, keep, episode)
-    finally:
-        watcher.cancel()
+    world = offline_world(config.world_seed)
+    report.left = await simulate_llm(plan.pending, config, world, runtime, keep, episode)
     if report.left or runtime.budget_exhausted:
         await asyncio.to_thread(_stop_for_budget, sessions, run_id)
         report.note = "budget spent"

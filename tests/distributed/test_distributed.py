@@ -222,3 +222,40 @@ def test_single_machine_commands_do_not_import_the_queue() -> None:
     command = [sys.executable, "-X", "importtime", "-m", "cli", "--help"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "procrastinate" not in done.stderr
+
+
+def test_a_workers_requests_count_in_the_others_budget_before_any_episode_is_stored(pg_url: str) -> None:
+    """Two workers' shares of one run: what one asks the endpoint for reaches the other's ledger at the
+    next exchange (about a second), with nothing stored, so both budgets see the whole run's requests."""
+    import asyncio
+
+    from datamodel.run_config import GenerateConfig
+    from roles.ledger import Budget
+    from simulator.batch import prepare_run
+    from simulator.distributed import RunShares
+
+    engine = make_engine(pg_url)
+    ensure_schema(engine)
+    sessions = session_factory(engine)
+    run_id, _ = prepare_run(sessions, GenerateConfig(n=2, seed=8, workers=0))
+    budget = Budget(tokens=1_000)
+
+    async def both() -> None:
+        first, second = RunShares(sessions, 30.0, "a:1"), RunShares(sessions, 30.0, "b:2")
+        async with first.use(run_id, 8) as mine, second.use(run_id, 8) as theirs:
+            mine.ledger.record("assistant", "simulate", "m", 700, 100, cached=False)
+            assert not budget.exhausted(theirs.ledger)
+            await first.refresh()  # writes a:1's spend
+            await second.refresh()  # reads it
+            assert theirs.ledger.prompt_tokens == 700 and not budget.exhausted(theirs.ledger)
+            theirs.ledger.record("assistant", "simulate", "m", 150, 50, cached=False)
+            assert budget.exhausted(theirs.ledger)  # 700 + 100 + 150 + 50
+            await second.refresh()
+            await first.refresh()
+            assert budget.exhausted(mine.ledger)
+
+    asyncio.run(both())
+    spent = _rows(pg_url, "SELECT worker, prompt_tokens, completion_tokens FROM worker_spend ORDER BY worker")
+    assert spent == [("a:1", 700, 100), ("b:2", 150, 50)]
+    assert _rows(pg_url, "SELECT COUNT(*) FROM conversations") == [(0,)]
+    engine.dispose()
