@@ -484,7 +484,7 @@ def measure_all(
     console.print(f"endpoint {url}: {args.latency:g} s per request")
     results = []
     for count in args.workers:
-        console.print(f"{count} worker process(es), {args.jobs} job(s) at once each ...")
+        console.print(f"{count} worker process(es), --concurrency {args.jobs} each ...")
         row = measure_throughput(databases, count, args, url, folder)
         console.print(f"  {row.episodes} episodes in {row.seconds:.1f} s: {row.rate:.2f} episodes/s")
         results.append(row)

@@ -96,7 +96,12 @@ def worker(
         str, typer.Option(help="The PostgreSQL database of the runs (postgresql+psycopg://USER@HOST/DB).")
     ],
     concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Jobs at once per process, each up to 8 episodes.")
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Places per process, 8 LLM episodes each (twice as many jobs are held to keep them full).",
+        ),
     ] = 4,
     processes: Annotated[int, typer.Option(min=1, max=64, help="Worker processes on this machine.")] = 1,
     stalled_after: Annotated[
@@ -125,7 +130,7 @@ def worker(
     console.print(
         f"worker {worker_name()}"
         + (f" and {len(children)} more process(es)" if children else "")
-        + f": {concurrency} job(s) at once, each up to 8 episodes; Ctrl-C stops after the episodes in flight",
+        + f": up to {8 * concurrency} episodes in flight; Ctrl-C stops after the episodes in flight",
         highlight=False,
     )
     try:

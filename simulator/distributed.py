@@ -68,6 +68,7 @@ QUEUE_PREFIX = "button_run_"
 STALLED_AFTER_S = 30.0  # a worker without a heartbeat for this long is dead: its jobs go back to the queue
 POOL_TIMEOUT_S = 30.0  # how long the queue's connection pool waits for the database before giving up
 POLL_S = 0.5  # how often `generate --distributed` reads the run's progress
+JOBS_PER_PLACE = 2  # jobs a worker holds per CHUNK_SIZE episode slots (LLM runs)
 SHARE_REFRESH_S = 1.0  # how often a worker resizes its share of each run's request limit
 _CONTEXT = "button"  # key of our worker context in procrastinate's additional_context
 # A failing job is run again (a dropped connection while storing, a worker-side error); what it stored
@@ -184,6 +185,7 @@ class _WorkerContext:
     on_job: Callable[[str], None]
     shares: RunShares
     scoring: Scoring | None
+    slots: asyncio.Semaphore  # LLM episodes in flight in this process, whatever their job
 
 
 async def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: list[int]) -> str:
@@ -202,6 +204,7 @@ async def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: lis
                     worker.name,
                     ledger=share.ledger,
                     limiter=share.limiter,
+                    slots=worker.slots,
                     scoring=worker.scoring,
                 )
     except Exception as exc:
@@ -237,7 +240,7 @@ async def defer_run(app: procrastinate.App, run_id: int, task_ids: Sequence[int]
 class WorkerSettings:
     """How one worker process takes jobs."""
 
-    concurrency: int = 4  # jobs at once, each up to CHUNK_SIZE episodes
+    concurrency: int = 4  # CHUNK_SIZE × this LLM episodes in flight; twice as many jobs held
     stalled_after: float = STALLED_AFTER_S
     queues: list[str] | None = None  # None: every run's queue
     on_job: Callable[[str], None] = field(default=lambda _line: None)
@@ -275,12 +278,15 @@ async def run_worker(
     """
     name = worker_name()
     shares = RunShares(sessions, settings.stalled_after, name)
-    context = {_CONTEXT: _WorkerContext(sessions, name, settings.on_job, shares, settings.scoring)}
+    slots = asyncio.Semaphore(settings.concurrency * CHUNK_SIZE)
+    context = {_CONTEXT: _WorkerContext(sessions, name, settings.on_job, shares, settings.scoring, slots)}
     work = asyncio.create_task(
         app.run_worker_async(
             # None listens to every queue (procrastinate's Worker takes it; its TypedDict omits it)
             queues=cast(Iterable[str], settings.queues),
-            concurrency=settings.concurrency,
+            # a job keeps its place until its slowest episode ends: a second job per place has its
+            # episodes ready for the slots the first one frees (bench/distributed.py, "of ideal")
+            concurrency=JOBS_PER_PLACE * settings.concurrency,
             name="button",
             additional_context=context,
             install_signal_handlers=False,  # the command decides what Ctrl-C does

@@ -210,17 +210,18 @@ async def run_job(
     *,
     ledger: RunLedger,
     limiter: AbstractAsyncContextManager[Any] | None = None,
+    slots: AbstractAsyncContextManager[Any] | None = None,
     scoring: Scoring | None = None,
 ) -> JobReport:
     """Simulate and store the plan's pending tasks; LLM requests are counted in `ledger` (this process's
-    of the run) and go through `limiter` (None: the run's own limit); an eval run's episodes are scored
-    with `scoring`."""
+    of the run) and go through `limiter` (None: the run's own limit), each LLM episode holds one of the
+    worker's `slots`; an eval run's episodes are scored with `scoring`."""
     report = JobReport(already=plan.already)
     if plan.eval_run_id is not None and scoring is None:
         raise RunError(f"run {plan.run_id} is an evaluation: this worker was started without scoring")
     config = plan.generation()
     if plan.pending and (config.uses_llm or plan.eval_run_id is not None):
-        await _simulate_llm(sessions, plan, worker, ledger, limiter, scoring, report)
+        await _simulate_llm(sessions, plan, worker, ledger, (limiter, slots), scoring, report)
     elif plan.pending:
         await asyncio.to_thread(_simulate_offline, sessions, plan, config, worker, report)
     await asyncio.to_thread(
@@ -244,13 +245,14 @@ async def _simulate_llm(
     plan: JobPlan,
     worker: str,
     ledger: RunLedger,
-    limiter: AbstractAsyncContextManager[Any] | None,
+    limits: tuple[AbstractAsyncContextManager[Any] | None, AbstractAsyncContextManager[Any] | None],
     scoring: Scoring | None,
     report: JobReport,
 ) -> None:
     from simulator.llm_batch import make_runtime, simulate_llm  # the LLM stack: LLM runs only
 
     run_id, config = plan.run_id, plan.generation()
+    limiter, slots = limits
     runtime = make_runtime(config, ledger, limiter)
     if runtime.budget_exhausted:
         if runtime.cache is not None:
@@ -273,7 +275,7 @@ async def _simulate_llm(
             report.already += 1
 
     world = offline_world(config.world_seed)
-    report.left = await simulate_llm(plan.pending, config, world, runtime, keep, episode)
+    report.left = await simulate_llm(plan.pending, config, world, runtime, keep, episode, slots)
     if report.left or runtime.budget_exhausted:
         await asyncio.to_thread(_stop_for_budget, sessions, run_id)
         report.note = "budget spent"

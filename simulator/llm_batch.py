@@ -13,6 +13,7 @@ through composition/pipeline.py, recorded in the ledger under the stage `bottom_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -94,20 +95,24 @@ async def simulate_llm(
     runtime: LLMRuntime,
     store: Callable[[EpisodeOutcome], None],
     episode_config: EpisodeConfig | None = None,
+    slots: AbstractAsyncContextManager[Any] | None = None,
 ) -> int:
     """Simulate `pending` with the configured roles; `store(outcome)` for each finished episode.
 
-    `episode_config` defaults to generation's (hints on); evaluation passes its own (hints off).
-    Returns how many tasks were left pending because the budget was spent before they started.
+    `episode_config` defaults to generation's (hints on); evaluation passes its own (hints off). An
+    episode runs once it holds one of `config.concurrency` places and, when given, one of `slots`
+    (a distributed worker's episodes in flight, shared by its jobs). Returns how many tasks were left
+    pending because the budget was spent before they started.
     """
     llm = llm_clients(config, runtime)
     gate = asyncio.Semaphore(config.concurrency)
+    slot = slots if slots is not None else contextlib.nullcontext()
     if episode_config is None:
         episode_config = EpisodeConfig(parallel=config.parallel, max_turns=config.max_turns)
 
     async def one(task_id: int, task: CompositionalTask) -> EpisodeOutcome | None:
         assert episode_config is not None
-        async with gate:
+        async with gate, slot:
             if runtime.budget_exhausted:
                 return None
             clients = episode_clients(task, world, config, llm, runtime)

@@ -213,13 +213,20 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
+            self._answered()  # before the client can read the answer and send its next request
             self.end_headers()
             self.wfile.write(body)
+
+        def _answered(self) -> None:
+            if getattr(self, "counted", False):
+                self.counted = False
+                server.answered()
 
         def _stream(self, request: dict[str, Any], reply: Reply) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
+            self._answered()
             self.end_headers()
             for chunk in chunks(request, reply):
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
@@ -234,11 +241,12 @@ def _handler(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             request = json.loads(raw)
             fault = server.note(raw, request, self.path, dict(self.headers.items()))
+            self.counted = True  # in server.in_flight until answered
             try:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client gave up (a hang)
                     self._answer(request, fault, arrived)
             finally:
-                server.answered()
+                self._answered()
 
         def _wait(self, arrived: float) -> None:
             """Answer `latency` after the request arrived: the time the scripted model took counts in it."""
