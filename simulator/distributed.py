@@ -196,6 +196,8 @@ async def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: lis
         plan = await asyncio.to_thread(open_job, worker.sessions, run_id, task_ids)
         if isinstance(plan, str):
             report = JobReport(left=len(task_ids), note=plan)
+        elif not plan.uses_llm:  # no requests to limit or count
+            report = await run_job(worker.sessions, plan, worker.name, ledger=RunLedger())
         else:
             async with worker.shares.use(run_id, plan.concurrency) as share:
                 report = await run_job(

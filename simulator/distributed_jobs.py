@@ -175,6 +175,11 @@ class JobPlan:
         """The run's request limit, for every worker together."""
         return self.config.concurrency
 
+    @property
+    def uses_llm(self) -> bool:
+        """Whether the episodes make LLM requests (an evaluation's always go through the LLM path)."""
+        return self.eval_run_id is not None or self.generation().uses_llm
+
     def generation(self) -> GenerateConfig:
         return self.config.generation() if isinstance(self.config, EvalConfig) else self.config
 
@@ -220,7 +225,7 @@ async def run_job(
     if plan.eval_run_id is not None and scoring is None:
         raise RunError(f"run {plan.run_id} is an evaluation: this worker was started without scoring")
     config = plan.generation()
-    if plan.pending and (config.uses_llm or plan.eval_run_id is not None):
+    if plan.pending and plan.uses_llm:
         await _simulate_llm(sessions, plan, worker, ledger, (limiter, slots), scoring, report)
     elif plan.pending:
         await asyncio.to_thread(_simulate_offline, sessions, plan, config, worker, report)
