@@ -6,6 +6,7 @@ conversations."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import typer
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 __all__ = ["check_distributed_eval", "evaluate_distributed", "generate_distributed"]
 
 _COUNTS = "[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"
+
+
+def _failed(line: str) -> None:
+    """A job of this process's own worker failed: said above the bar (procrastinate retries it)."""
+    err_console.print(line, highlight=False, soft_wrap=True)
 
 
 def _require_postgresql(db: str, distributed: bool) -> None:
@@ -93,7 +99,9 @@ def generate_distributed(command: GenerateCommand) -> None:
     sessions = open_store(db)
     run_id, task_ids, concurrency = _prepared(sessions, command)
     work = (
-        WorkerSettings(concurrency=max(1, concurrency // CHUNK_SIZE), queues=[queue_of(run_id)])
+        WorkerSettings(
+            concurrency=max(1, concurrency // CHUNK_SIZE), queues=[queue_of(run_id)], on_failure=_failed
+        )
         if command.work
         else None
     )
@@ -145,6 +153,7 @@ def _closing(
     """The run's tables and one closing line, as a local run ends; a stop or a stuck run says how to
     go on."""
     from db.reports import behaviour_mix, call_figures, outcome_counts, task_mix, worker_shares
+    from simulator.distributed_jobs import finish_if_complete
 
     counts = progress.counts
     if counts.status == "running" and stopped:
@@ -153,6 +162,8 @@ def _closing(
             f"--db {db}); start more with button worker --db {db}"
         )
         raise typer.Exit(130)
+    if counts.status == "running" and counts.pending == 0 and finish_if_complete(sessions, run_id):
+        counts = replace(counts, status="finished")  # every task stored; its last job could not mark it
     with sessions() as session:
         for report in (task_mix, behaviour_mix, outcome_counts, call_figures, worker_shares):
             print_table(report(session, run_id))
@@ -182,7 +193,7 @@ def evaluate_distributed(
     return its report once every episode is scored (by whichever worker)."""
     from cli.worker import quiet_queue_logs
     from db import eval_store, store
-    from evaluation.runner import SCORING, finish_evaluation
+    from evaluation.runner import SCORING, finish_evaluation, load_report
     from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
     from simulator.evaluation_runs import stored_eval_config
 
@@ -196,7 +207,10 @@ def evaluate_distributed(
         concurrency = stored_eval_config(session, eval_run).concurrency
     work = (
         WorkerSettings(
-            concurrency=max(1, concurrency // CHUNK_SIZE), queues=[queue_of(run_id)], scoring=SCORING
+            concurrency=max(1, concurrency // CHUNK_SIZE),
+            queues=[queue_of(run_id)],
+            scoring=SCORING,
+            on_failure=_failed,
         )
         if command.work
         else None
@@ -218,10 +232,19 @@ def evaluate_distributed(
             f"{db}` shows it once finished"
         )
         raise typer.Exit(130)
-    if counts.status != "finished" and counts.pending > 0:
+    if counts.pending > 0 and counts.status != "interrupted":
         raise fail(
             f"eval run {eval_run_id}: {progress.failed} job(s) failed after their retries and "
-            f"{counts.pending} episode(s) are not scored (the workers' output says why); finish it with "
+            f"{counts.pending} episode(s) are not scored (the lines above say why); finish it with "
             f"button eval --resume {eval_run_id} --db {db}"
         )
-    return finish_evaluation(sessions, eval_run_id)  # the last job stored the same summary; idempotent
+    if counts.status == "interrupted":  # as a local evaluation does: the report of what was scored
+        console.print(
+            f"[yellow]budget reached[/yellow]: {counts.pending} episode(s) not run; the report covers "
+            f"the {counts.conversations} scored"
+        )
+    with sessions() as session:
+        eval_run = eval_store.get_eval_run(session, eval_run_id)
+        if eval_run is not None and eval_run.finished_at is not None:  # its last job stored the summary
+            return load_report(session, eval_run_id)
+    return finish_evaluation(sessions, eval_run_id)

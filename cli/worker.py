@@ -53,7 +53,7 @@ def stop_on_signals(stop: asyncio.Event, on_first: Callable[[], None]) -> Iterat
     def on_signal() -> None:
         if stop.is_set():
             err_console.print("stopped at once: the jobs in flight go back to the queue once stale")
-            os._exit(_HARD_EXIT)  # job threads cannot be interrupted; leaving is the only way out
+            os._exit(_HARD_EXIT)  # jobs in flight (and their threads) are left: the queue takes them back
         stop.set()
         on_first()
 

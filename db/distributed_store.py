@@ -103,16 +103,18 @@ def live_workers(session: Session, within_s: float) -> int:
 
 
 def record_spend(session: Session, run_id: int, worker: str, prompt: int, completion: int) -> None:
-    """Write what `worker` has asked for on the run so far (its totals, not an increment)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    """Write what `worker` has asked for on the run so far (its totals, not an increment); a total
+    never goes down, whatever order two writes commit in."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert, larger = (postgresql.insert, func.greatest) if postgres else (sqlite.insert, func.max)
     statement = insert(WorkerSpend).values(
         run_id=run_id, worker=worker, prompt_tokens=prompt, completion_tokens=completion
     )
     statement = statement.on_conflict_do_update(
         index_elements=[WorkerSpend.run_id, WorkerSpend.worker],
         set_={
-            "prompt_tokens": statement.excluded.prompt_tokens,
-            "completion_tokens": statement.excluded.completion_tokens,
+            "prompt_tokens": larger(WorkerSpend.prompt_tokens, statement.excluded.prompt_tokens),
+            "completion_tokens": larger(WorkerSpend.completion_tokens, statement.excluded.completion_tokens),
             "updated_at": func.now(),
         },
     )

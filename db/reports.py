@@ -187,7 +187,11 @@ def job_queue(session: Session, run_id: int | None, alive_within_s: float = 30.0
     params = {"queue": f"button_run_{run_id}"} if run_id is not None else {}
     rows = []
     for run, *jobs in session.execute(text(sql), params):
-        counts = run_counts(session, run)
+        try:
+            counts = run_counts(session, run)
+        except KeyError:  # the run's row was deleted by hand: its jobs only
+            rows.append((run, *jobs, None, None, None))
+            continue
         rows.append((run, *jobs, counts.tasks, counts.conversations, counts.pending))
     alive = live_workers(session, alive_within_s)
     columns = ["run", "jobs to do", "in progress", "done", "failed", "tasks", "stored once", "left"]

@@ -28,6 +28,7 @@ import asyncio
 import logging
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ import anyio
 import procrastinate
 import psycopg
 from procrastinate.exceptions import ConnectorException
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.distributed_store import RunCounts, live_workers, others_spend, record_spend, run_counts
@@ -119,10 +121,14 @@ class RunShares:
     the run's spend (this process's requests written to `worker_spend`, the others' read back)."""
 
     def __init__(self, sessions: sessionmaker[Session], stalled_after: float, worker: str) -> None:
-        self._sessions, self._stalled_after, self._worker = sessions, stalled_after, worker
+        self._sessions, self._stalled_after = sessions, stalled_after
+        # the spend row's key: host:pid, and a part of its own, as a restarted container may have the
+        # same host name and pid and must not overwrite the totals of the process it replaces
+        self._key = f"{worker}:{uuid.uuid4().hex[:8]}"
         self._runs: dict[int, RunShare] = {}
         # kept for the life of the process: its worker_spend row holds totals, never less than before
         self._ledgers: dict[int, RunLedger] = {}
+        self._locks: dict[int, asyncio.Lock] = {}  # one exchange per run at a time, in order
 
     @asynccontextmanager
     async def use(self, run_id: int, limit: int) -> AsyncIterator[RunShare]:
@@ -157,15 +163,16 @@ class RunShares:
     async def _sync(self, run_id: int, share: RunShare, live: int | None) -> None:
         if live is not None:
             share.limiter.total_tokens = max(1, share.limit // max(1, live))
-        prompt, completion = share.ledger.own  # read here, on the loop that records requests
+        async with self._locks.setdefault(run_id, asyncio.Lock()):
+            prompt, completion = share.ledger.own  # read here, on the loop that records requests
 
-        def exchange() -> tuple[int, int]:
-            with self._sessions.begin() as session:
-                if prompt or completion:
-                    record_spend(session, run_id, self._worker, prompt, completion)
-                return others_spend(session, run_id, self._worker)
+            def exchange() -> tuple[int, int]:
+                with self._sessions.begin() as session:
+                    if prompt or completion:
+                        record_spend(session, run_id, self._key, prompt, completion)
+                    return others_spend(session, run_id, self._key)
 
-        share.ledger.see(*await asyncio.to_thread(exchange))
+            share.ledger.see(*await asyncio.to_thread(exchange))
 
     async def _live(self) -> int:
         def count() -> int:
@@ -183,6 +190,7 @@ class _WorkerContext:
     sessions: sessionmaker[Session]
     name: str
     on_job: Callable[[str], None]
+    on_failure: Callable[[str], None]
     shares: RunShares
     scoring: Scoring | None
     slots: asyncio.Semaphore  # LLM episodes in flight in this process, whatever their job
@@ -210,7 +218,7 @@ async def _run_job(context: procrastinate.JobContext, run_id: int, task_ids: lis
                     scoring=worker.scoring,
                 )
     except Exception as exc:
-        worker.on_job(f"run {run_id}, tasks {first}-{last}: failed ({type(exc).__name__}: {exc})")
+        worker.on_failure(f"run {run_id}, tasks {first}-{last}: failed ({type(exc).__name__}: {exc})")
         raise
     worker.on_job(f"run {run_id}, tasks {first}-{last}: {report}")
     return str(report)
@@ -246,6 +254,7 @@ class WorkerSettings:
     stalled_after: float = STALLED_AFTER_S
     queues: list[str] | None = None  # None: every run's queue
     on_job: Callable[[str], None] = field(default=lambda _line: None)
+    on_failure: Callable[[str], None] | None = None  # a job that failed (None: on_job)
     scoring: Scoring | None = None  # how eval runs' episodes are scored (None: eval jobs fail)
 
 
@@ -265,9 +274,14 @@ async def _retry_stalled(app: procrastinate.App, stalled_after: float) -> None:
 
 
 async def _resize_shares(shares: RunShares) -> None:
+    """Every SHARE_REFRESH_S; a database error keeps the shares as they are until the next time (a
+    database that stays lost stops the worker through procrastinate's own connection)."""
     while True:
         await asyncio.sleep(SHARE_REFRESH_S)
-        await shares.refresh()
+        try:
+            await shares.refresh()
+        except SQLAlchemyError as exc:
+            log.warning("could not refresh the request shares (%s); trying again", first_line(exc))
 
 
 async def run_worker(
@@ -281,7 +295,10 @@ async def run_worker(
     name = worker_name()
     shares = RunShares(sessions, settings.stalled_after, name)
     slots = asyncio.Semaphore(settings.concurrency * CHUNK_SIZE)
-    context = {_CONTEXT: _WorkerContext(sessions, name, settings.on_job, shares, settings.scoring, slots)}
+    on_failure = settings.on_failure or settings.on_job
+    context = {
+        _CONTEXT: _WorkerContext(sessions, name, settings.on_job, on_failure, shares, settings.scoring, slots)
+    }
     work = asyncio.create_task(
         app.run_worker_async(
             # None listens to every queue (procrastinate's Worker takes it; its TypedDict omits it)
@@ -302,9 +319,11 @@ async def run_worker(
     try:
         await asyncio.wait({work, sweep, resize, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (sweep, resize, stopping):
+        for task in (sweep, stopping):
             task.cancel()
-        work.cancel()  # procrastinate stops taking jobs and waits for the ones in flight
+        work.cancel()  # procrastinate stops taking jobs and waits for the ones in flight,
+        await asyncio.gather(work, return_exceptions=True)  # whose shares and spends stay in step
+        resize.cancel()
         results = await asyncio.gather(work, sweep, resize, stopping, return_exceptions=True)
     failure = next((r for r in results if isinstance(r, BaseException) and not _cancelled(r)), None)
     if failure is not None and not _connection_error(failure):
@@ -318,7 +337,7 @@ def _cancelled(error: BaseException) -> bool:
 
 
 def _connection_error(error: BaseException) -> bool:
-    return isinstance(error, ConnectorException | psycopg.Error)
+    return isinstance(error, ConnectorException | psycopg.Error | DBAPIError)
 
 
 def _root(error: BaseException) -> BaseException:
@@ -347,8 +366,9 @@ class RunProgress:
 
     @property
     def over(self) -> bool:
-        """The run is finished, stopped (budget), or has nothing left in the queue to finish it."""
-        return self.counts.status != "running" or (self.waiting == 0 and self.counts.pending > 0)
+        """The run is finished, stopped (budget), or has nothing left in the queue: its jobs failed,
+        or every task is stored and only marking it finished failed (the command then does it)."""
+        return self.counts.status != "running" or self.waiting == 0
 
 
 async def read_progress(app: procrastinate.App, sessions: sessionmaker[Session], run_id: int) -> RunProgress:

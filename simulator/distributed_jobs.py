@@ -270,7 +270,7 @@ async def _simulate_llm(
     if isinstance(plan.config, EvalConfig):
         episode = eval_episode_config(plan.config)
 
-    def keep(outcome: EpisodeOutcome) -> None:
+    def store(outcome: EpisodeOutcome) -> None:
         also = None
         if plan.eval_run_id is not None and scoring is not None:
             also = metrics_row(plan.eval_run_id, tasks[outcome.task_id], outcome, scoring.score)
@@ -278,6 +278,9 @@ async def _simulate_llm(
             report.stored += 1
         else:
             report.already += 1
+
+    async def keep(outcome: EpisodeOutcome) -> None:
+        await asyncio.to_thread(store, outcome)  # the loop is every job's: no database wait on it
 
     world = offline_world(config.world_seed)
     report.left = await simulate_llm(plan.pending, config, world, runtime, keep, episode, slots)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -93,11 +93,12 @@ async def simulate_llm(
     config: GenerateConfig,
     world: OfflineWorld,
     runtime: LLMRuntime,
-    store: Callable[[EpisodeOutcome], None],
+    store: Callable[[EpisodeOutcome], Awaitable[None] | None],
     episode_config: EpisodeConfig | None = None,
     slots: AbstractAsyncContextManager[Any] | None = None,
 ) -> int:
-    """Simulate `pending` with the configured roles; `store(outcome)` for each finished episode.
+    """Simulate `pending` with the configured roles; `store(outcome)` for each finished episode (awaited
+    when it returns an awaitable: a store off the event loop).
 
     `episode_config` defaults to generation's (hints on); evaluation passes its own (hints off). An
     episode runs once it holds one of `config.concurrency` places and, when given, one of `slots`
@@ -131,7 +132,9 @@ async def simulate_llm(
             if outcome is None:
                 skipped += 1
             else:
-                store(outcome)
+                stored = store(outcome)
+                if stored is not None:
+                    await stored
     finally:
         for client in llm.values():
             await client.close()

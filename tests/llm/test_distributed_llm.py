@@ -112,3 +112,22 @@ def test_two_workers_share_the_runs_request_limit(
         assert result.exit_code == 0 and "run 1 finished: 48 conversations" in result.output, result.output
     assert server.peak_in_flight == limit
     assert len(_rows(pg_url, "SELECT DISTINCT worker FROM conversations")) == 2
+
+
+def test_a_distributed_evaluation_here_alone_and_one_stopped_by_its_budget(
+    pg_url: str, plain_server: OpenAIServer
+) -> None:
+    """`--distributed` without other workers: this process works on its own evaluation and prints the
+    table a local one prints; a spent budget ends it like a local evaluation, with the report of what
+    was scored."""
+    out = _eval(pg_url, plain_server, "--distributed")
+    assert "evaluation (held-out tasks, no sub-task hints)" in out and "100.0" in out, out
+    assert _rows(pg_url, "SELECT COUNT(*), COUNT(summary) FROM eval_runs JOIN runs ON runs.id = run_id "
+                 "WHERE runs.status = 'finished'") == [(1, 1)]  # fmt: skip
+    out = _eval(pg_url, plain_server, "--distributed", "--llm.budget-tokens", "3000")
+    assert "budget reached" in out and "evaluation (held-out tasks" in out, out
+    scored, runs = (
+        _rows(pg_url, "SELECT COUNT(*) FROM eval_results"),
+        _rows(pg_url, "SELECT status FROM runs"),
+    )
+    assert 16 < scored[0][0] < 32 and runs == [("finished",), ("finished",)], (scored, runs)
