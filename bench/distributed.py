@@ -2,8 +2,8 @@
 
 1. Throughput. The scripted OpenAI-compatible test server (tests/llm/openai_server.py, via
    bench/concurrency.py) answers every request on 127.0.0.1 after a fixed latency (1 s); `button worker`
-   subprocesses (`--concurrency J`: J jobs at once, each a chunk of up to 8 episodes, so J x 8 episodes
-   in flight per process) take the jobs of `button generate --distributed --no-work` runs whose
+   subprocesses (`--concurrency J`: J places of 8 episode slots, so J x 8 episodes in flight per process,
+   with 2 x J jobs of 8 tasks held to keep the slots full) take the jobs of `button generate --distributed --no-work` runs whose
    assistant (by default; `--llm-roles`) is that endpoint. Once with 1 worker process, once with 2, the
    same J each. The run's own `--concurrency` (its request limit for all workers together) is set high
    (512) so that each worker's J x 8 episodes bind, not the run's limit. The workers are started and
@@ -29,7 +29,7 @@
    all rounds summed. `claim wait` is the time the worker had no job: from the deferral to the first
    `started`, and from each job's `succeeded` to the next one's `started`.
 
-    .venv/bin/python bench/distributed.py [--tasks 512] [--jobs 4] [--latency 1] [--workers 1 2]
+    .venv/bin/python bench/distributed.py [--tasks 1024] [--jobs 4] [--latency 1] [--workers 1 2]
         [--llm-roles assistant] [--cost-tasks 800] [--cost-rounds 2] [--db postgresql+psycopg://...]
 
 By default a throw-away PostgreSQL cluster (tests/pg.py: as the unprivileged `postgres` user when run as
@@ -515,8 +515,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--tasks", type=int, default=512, help="tasks of each throughput run (0: skip)")
-    parser.add_argument("--jobs", type=int, default=4, help="`button worker --concurrency`: jobs at once")
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        default=1024,
+        help="tasks of each throughput run (0: skip); fewer make the last jobs' tail weigh more",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=4, help="`button worker --concurrency`: places of 8 episodes"
+    )
     parser.add_argument("--latency", type=float, default=1.0, help="seconds the endpoint takes per request")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker process counts")
     parser.add_argument(
