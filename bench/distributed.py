@@ -3,14 +3,14 @@
 1. Throughput. The scripted OpenAI-compatible test server (tests/llm/openai_server.py, via
    bench/concurrency.py) answers every request on 127.0.0.1 after a fixed latency (1 s); `button worker`
    subprocesses (`--concurrency J`: J places of 8 episode slots, so J x 8 episodes in flight per process,
-   with 2 x J jobs of 8 tasks held to keep the slots full) take the jobs of `button generate --distributed --no-work` runs whose
-   assistant (by default; `--llm-roles`) is that endpoint. Once with 1 worker process, once with 2, the
-   same J each. The run's own `--concurrency` (its request limit for all workers together) is set high
-   (512) so that each worker's J x 8 episodes bind, not the run's limit. The workers are started and
-   warmed up (a first run of workers x J x 8 tasks: imports, the LLM stack, connections) before the
-   measured run, and the time is the database's: from the first job claimed (procrastinate's `started`
-   event) to the last job done (`succeeded`), which ends after the run is marked finished; process
-   start-up is not in it. `steady` is the rate between the 10th and 90th percentile of the run's
+   with 2 x J jobs of 8 tasks held to keep the slots full) take the jobs of `button generate --distributed
+   --no-work` runs whose assistant (by default; `--llm-roles`) is that endpoint. Once with 1 worker
+   process, once with 2, the same J each. The run's own `--concurrency` (its request limit for all workers
+   together) is set high (512) so that each worker's J x 8 episodes bind, not the run's limit. The workers
+   are started and warmed up (a first run of workers x J x 8 tasks: imports, the LLM stack, connections)
+   before the measured run, and the time is the database's: from the first job claimed (procrastinate's
+   `started` event) to the last job done (`succeeded`), which ends after the run is marked finished;
+   process start-up is not in it. `steady` is the rate between the 10th and 90th percentile of the run's
    conversations' `created_at` (the pipeline's fill and drain left out); `ideal` is episodes in flight /
    (LLM requests per episode x latency), every slot always busy. Target: 2 workers >= 1.8 x 1 worker.
 
