@@ -1,8 +1,9 @@
 """Close the loop: generate offline data, fine-tune SmolLM2-135M-Instruct on it, and evaluate the base and
 the fine-tuned model as the Assistant on held-out tasks (not a test).
 
-    .venv/bin/python bench/closed_loop.py [--n-train 300] [--epochs 1] [--batch-size 8] [--lr 1e-4]
-                                          [--n-eval 100] [--n-behaviour-eval 100] [--out out/closed-loop]
+    .venv/bin/python bench/closed_loop.py [--n-train 300] [--train-mix clarify=0.2,...] [--epochs 1]
+                                          [--batch-size 8] [--lr 1e-4] [--n-eval 100]
+                                          [--n-behaviour-eval 100] [--out out/closed-loop]
     # reuse a model trained by bench/train.py (and the export it trained on):
     .venv/bin/python bench/closed_loop.py --model-dir out/bench-train --train-data out/bench-train/data.jsonl
 
@@ -59,8 +60,26 @@ def _sessions(out: Path) -> sessionmaker[Session]:
     return session_factory(engine)
 
 
-def _make_data(sessions: sessionmaker[Session], out: Path, n: int, seed: int) -> Path:
-    run_id, config = prepare_run(sessions, GenerateConfig(n=n, seed=seed, workers=0))
+def _train_mix(text: str | None) -> BehaviourMix | None:
+    """`clarify=0.2,irrelevant=0.12,...` (what `button generate --mix` takes); None: the default mix."""
+    if text is None:
+        return None
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"--train-mix {text!r}: give NAME=SHARE pairs separated by commas")
+    try:
+        return BehaviourMix(**{name.strip(): float(share) for name, share in pairs})
+    except ValueError as exc:
+        raise SystemExit(f"--train-mix {text!r}: {str(exc).splitlines()[0]}") from None
+
+
+def _make_data(
+    sessions: sessionmaker[Session], out: Path, n: int, seed: int, mix: BehaviourMix | None
+) -> Path:
+    settings = GenerateConfig(n=n, seed=seed, workers=0)
+    if mix is not None:
+        settings = GenerateConfig(n=n, seed=seed, workers=0, mix=mix)
+    run_id, config = prepare_run(sessions, settings)
     simulate_pending(sessions, run_id, config)
     data = out / "train.jsonl"
     export_conversations(sessions, "button", data, run_id=run_id)
@@ -173,6 +192,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=300, help="offline conversations to train on")
     parser.add_argument("--train-seed", type=int, default=11)
+    parser.add_argument(
+        "--train-mix",
+        help="behaviour shares of the training data, as `button generate --mix` takes them (e.g. "
+        "clarify=0.2,irrelevant=0.12,follow_up=0.1,tool_error=0.1,look_alike=0.3); default: its default",
+    )
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -191,7 +215,7 @@ def main() -> None:
     sessions = _sessions(args.out)
     training_run = None
     if args.model_dir is None:
-        data = _make_data(sessions, args.out, args.n_train, args.train_seed)
+        data = _make_data(sessions, args.out, args.n_train, args.train_seed, _train_mix(args.train_mix))
         model_dir, training_run = _train(sessions, args.out, data, args)
     elif args.train_data is None:
         parser.error("--model-dir needs --train-data (the export it was trained on), to hold tasks out")
