@@ -281,7 +281,7 @@ async def _resize_shares(shares: RunShares) -> None:
         try:
             await shares.refresh()
         except SQLAlchemyError as exc:
-            log.warning("could not refresh the request shares (%s); trying again", first_line(exc))
+            log.info("could not refresh the request shares (%s); trying again", first_line(exc))
 
 
 async def run_worker(

@@ -267,3 +267,29 @@ def test_a_workers_requests_count_in_the_others_budget_before_any_episode_is_sto
     )
     assert _rows(pg_url, "SELECT COUNT(*) FROM conversations") == [(0,)]
     engine.dispose()
+
+
+def test_a_worker_whose_database_is_gone_leaves_with_one_line(pg_cluster: Any, tmp_path: Path) -> None:
+    """The queue's connection pool retries for a while (30 s), then the worker exits 1 with one
+    `error:` line that says the database was lost, and no traceback."""
+    import psycopg
+
+    fresh_database = sys.modules["button_tests_pg"].fresh_database
+    log = tmp_path / "worker.log"
+    with fresh_database(pg_cluster) as url:
+        engine = make_engine(url)
+        ensure_schema(engine)
+        engine.dispose()
+        worker = _worker(url, log)
+        try:
+            _wait(url, "SELECT COUNT(*) FROM procrastinate_workers", 1, [worker])
+            with psycopg.connect(pg_cluster.conninfo(), autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            code = worker.wait(timeout=180)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    out = log.read_text()
+    errors = [line for line in out.splitlines() if line.startswith("error:")]
+    assert code == 1 and "Traceback" not in out, out
+    assert len(errors) == 1 and "lost the database" in errors[0], out
