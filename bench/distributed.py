@@ -58,7 +58,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
 
 from datamodel.run_config import GenerateConfig
 from db.engine import ensure_schema, make_engine, session_factory
@@ -94,13 +93,7 @@ pg = _load("bench_pg", ROOT / "tests" / "pg.py")
 concurrency = _load("bench_concurrency", ROOT / "bench" / "concurrency.py")
 
 
-def _rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-    finally:
-        engine.dispose()
+_rows = pg.rows
 
 
 def _proc_cpu(pid: int, children: bool) -> float:

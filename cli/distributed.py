@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from evaluation.runner import EvalReport
     from simulator.distributed import RunProgress, WorkerSettings
 
-__all__ = ["check_distributed_eval", "evaluate_distributed", "generate_distributed"]
+__all__ = ["check_distributed", "evaluate_distributed", "generate_distributed"]
 
 _COUNTS = "[green]{task.fields[accepted]} accepted[/green] [red]{task.fields[rejected]} rejected"
 
@@ -30,37 +30,24 @@ def _failed(line: str) -> None:
     err_console.print(line, highlight=False, soft_wrap=True)
 
 
-def _require_postgresql(db: str, distributed: bool) -> None:
+def check_distributed(name: str, db: str, distributed: bool, resume: int | None) -> None:
+    """Before anything is stored (`button NAME`, generate or eval): the flags go together and the
+    database is PostgreSQL, or one line says why not."""
     from simulator.distributed import QueueError, require_postgresql
 
     if not distributed:
         raise fail("--no-work goes with --distributed (it leaves the episodes to `button worker`s)")
+    if resume is not None:
+        run = "eval run" if name == "eval" else "run"
+        raise fail(
+            f"--distributed starts a new {run}; {run} {resume}'s jobs stay in the queue: start "
+            f"`button worker --db {db}` to finish it, or finish it on this machine with "
+            f"button {name} --resume {resume} --db {db}"
+        )
     try:
         require_postgresql(db)
     except QueueError as exc:
         raise fail(f"--distributed: {exc}") from None
-
-
-def check_distributed_eval(command: EvalCommand) -> None:
-    """Before anything is stored: the flags go together and the database is PostgreSQL."""
-    if command.resume is not None:
-        raise fail(
-            f"--distributed starts new eval runs; eval run {command.resume}'s jobs stay in the queue: "
-            f"start `button worker --db {command.db}` to finish it, or finish it on this machine with "
-            f"button eval --resume {command.resume} --db {command.db}"
-        )
-    _require_postgresql(command.db, command.distributed)
-
-
-def _checked(command: GenerateCommand) -> None:
-    """The flags go together and the database is PostgreSQL, or one line says why not."""
-    if command.resume is not None:
-        raise fail(
-            f"--distributed starts a new run; run {command.resume}'s jobs stay in the queue: start "
-            f"`button worker --db {command.db}` to finish it, or finish it on this machine with "
-            f"button generate --resume {command.resume} --db {command.db}"
-        )
-    _require_postgresql(command.db, command.distributed)
 
 
 def _prepared(sessions: sessionmaker[Session], command: GenerateCommand) -> tuple[int, list[int], int]:
@@ -90,7 +77,7 @@ def _prepared(sessions: sessionmaker[Session], command: GenerateCommand) -> tupl
 
 def generate_distributed(command: GenerateCommand) -> None:
     """Create the run, defer its jobs, work on them here unless --no-work, and follow the whole run."""
-    _checked(command)
+    check_distributed("generate", command.db, command.distributed, command.resume)
     from cli.worker import quiet_queue_logs
     from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
 

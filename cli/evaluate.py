@@ -150,9 +150,9 @@ def evaluate(ctx: typer.Context) -> None:
         raise fail("give at least one --model (or --resume an eval run)")
     distributed = command.distributed or not command.work
     if distributed:
-        from cli.distributed import check_distributed_eval
+        from cli.distributed import check_distributed
 
-        check_distributed_eval(command)
+        check_distributed("eval", command.db, command.distributed, command.resume)
     _check_plot(command.plot)
     for name in command.model:
         _check_model(name)

@@ -19,10 +19,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
+from sqlalchemy import text
 
-__all__ = ["PG_BIN", "PgCluster", "PgUnavailable", "fresh_database", "pg_binaries_present", "start_cluster"]
+from db.engine import make_engine
+
+__all__ = [
+    "PG_BIN",
+    "PgCluster",
+    "PgUnavailable",
+    "fresh_database",
+    "pg_binaries_present",
+    "rows",
+    "start_cluster",
+]
 
 PG_BIN = Path(os.environ.get("BUTTON_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 _OS_USER = "postgres"
@@ -136,3 +148,13 @@ def fresh_database(cluster: PgCluster) -> Iterator[str]:
     finally:
         with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Every row of one query on the database at `url` (an engine of its own, disposed after)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()

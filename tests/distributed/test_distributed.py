@@ -45,13 +45,7 @@ def _button(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-    finally:
-        engine.dispose()
+_rows = sys.modules["button_tests_pg"].rows  # tests/pg.py, loaded by conftest
 
 
 def _worker(url: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:

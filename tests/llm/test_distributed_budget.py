@@ -11,16 +11,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import POLICY_TASKS
 from openai_server import OpenAIServer
-from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cli import app
-from db.engine import make_engine
 
 pytestmark = pytest.mark.postgresql
 runner = CliRunner()
@@ -29,13 +26,7 @@ JOBS_PER_WORKER = 2
 REQUESTS_PER_JOB = 8  # the run's --concurrency (shared by the two workers): episodes in flight per job
 
 
-def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql))]
-    finally:
-        engine.dispose()
+_rows = sys.modules["button_tests_pg"].rows  # tests/pg.py, loaded by conftest
 
 
 def test_a_budget_spent_across_two_workers_stops_both(

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from openai_server import OpenAIServer, serve
-from sqlalchemy import text
 from typer.testing import CliRunner
 from world_policy import WorldPolicy
 
@@ -36,13 +35,7 @@ METRICS = (
 )
 
 
-def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql))]
-    finally:
-        engine.dispose()
+_rows = sys.modules["button_tests_pg"].rows  # tests/pg.py, loaded by conftest
 
 
 @contextmanager
