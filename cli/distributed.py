@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from cli.commands import EvalCommand, GenerateCommand
     from evaluation.runner import EvalReport
     from simulator.distributed import RunProgress, WorkerSettings
+    from simulator.evaluation_runs import Scoring
 
 __all__ = ["check_distributed", "evaluate_distributed", "generate_distributed"]
 
@@ -78,21 +79,12 @@ def _prepared(sessions: sessionmaker[Session], command: GenerateCommand) -> tupl
 def generate_distributed(command: GenerateCommand) -> None:
     """Create the run, defer its jobs, work on them here unless --no-work, and follow the whole run."""
     check_distributed("generate", command.db, command.distributed, command.resume)
-    from cli.worker import quiet_queue_logs
-    from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
+    from simulator.distributed import CHUNK_SIZE
 
-    quiet_queue_logs()
     db = command.db
     sessions = open_store(db)
     run_id, task_ids, concurrency = _prepared(sessions, command)
-    work = (
-        WorkerSettings(
-            concurrency=max(1, concurrency // CHUNK_SIZE), queues=[queue_of(run_id)], on_failure=_failed
-        )
-        if command.work
-        else None
-    )
-    here = "this process works on it too" if work is not None else "this process only watches (--no-work)"
+    here = "this process works on it too" if command.work else "this process only watches (--no-work)"
     console.print(
         f"run [bold]{run_id}[/bold]: {len(task_ids)} tasks in {-(-len(task_ids) // CHUNK_SIZE)} jobs of "
         f"up to {CHUNK_SIZE} episodes; {here}. More workers, on any machine that reaches the database:\n"
@@ -100,11 +92,39 @@ def generate_distributed(command: GenerateCommand) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    try:
-        progress, stopped = asyncio.run(_follow(db, sessions, run_id, task_ids, work, "simulating"))
-    except QueueError as exc:
-        raise fail(f"{exc}; run {run_id} goes on with the other workers") from None
+    progress, stopped = _distribute(
+        sessions, db, f"run {run_id}", run_id, task_ids, "simulating", concurrency if command.work else None
+    )
     _closing(sessions, progress, stopped, run_id, db)
+
+
+def _distribute(
+    sessions: sessionmaker[Session],
+    db: str,
+    name: str,
+    run_id: int,
+    task_ids: list[int],
+    label: str,
+    concurrency: int | None,
+    scoring: Scoring | None = None,
+) -> tuple[RunProgress, bool]:
+    """Defer the run's jobs and follow the whole run under a bar labelled `label`; with a `concurrency`
+    (the run's), this process works on them too, `scoring` its eval episodes. Returns the progress last
+    read and whether Ctrl-C stopped the following; a lost database is one line naming the run (`name`)."""
+    from cli.worker import quiet_queue_logs
+    from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
+
+    quiet_queue_logs()
+    work = None
+    if concurrency is not None:
+        places = max(1, concurrency // CHUNK_SIZE)
+        work = WorkerSettings(
+            concurrency=places, queues=[queue_of(run_id)], scoring=scoring, on_failure=_failed
+        )
+    try:
+        return asyncio.run(_follow(db, sessions, run_id, task_ids, work, label))
+    except QueueError as exc:
+        raise fail(f"{exc}; {name} goes on with the other workers") from None
 
 
 async def _follow(
@@ -178,13 +198,11 @@ def evaluate_distributed(
 ) -> EvalReport:
     """Defer one stored eval run's episodes, work on them here unless --no-work, follow the whole run and
     return its report once every episode is scored (by whichever worker)."""
-    from cli.worker import quiet_queue_logs
     from db import eval_store, store
     from evaluation.runner import SCORING, finish_evaluation, load_report
-    from simulator.distributed import CHUNK_SIZE, QueueError, WorkerSettings, queue_of
+    from simulator.distributed import CHUNK_SIZE
     from simulator.evaluation_runs import stored_eval_config
 
-    quiet_queue_logs()
     db = command.db
     with sessions() as session:
         eval_run = eval_store.get_eval_run(session, eval_run_id)
@@ -192,26 +210,22 @@ def evaluate_distributed(
         run_id = eval_run.run_id
         task_ids = store.task_ids(session, run_id)
         concurrency = stored_eval_config(session, eval_run).concurrency
-    work = (
-        WorkerSettings(
-            concurrency=max(1, concurrency // CHUNK_SIZE),
-            queues=[queue_of(run_id)],
-            scoring=SCORING,
-            on_failure=_failed,
-        )
-        if command.work
-        else None
-    )
     console.print(
         f"  {len(task_ids)} episodes in {-(-len(task_ids) // CHUNK_SIZE)} jobs on the queue; more workers: "
         f"button worker --db {db}",
         highlight=False,
         soft_wrap=True,
     )
-    try:
-        progress, stopped = asyncio.run(_follow(db, sessions, run_id, task_ids, work, f"evaluating {label}"))
-    except QueueError as exc:
-        raise fail(f"{exc}; eval run {eval_run_id} goes on with the other workers") from None
+    progress, stopped = _distribute(
+        sessions,
+        db,
+        f"eval run {eval_run_id}",
+        run_id,
+        task_ids,
+        f"evaluating {label}",
+        concurrency if command.work else None,
+        SCORING,
+    )
     counts = progress.counts
     if counts.status == "running" and stopped:
         err_console.print(
