@@ -21,7 +21,6 @@ from db.models import Conversation, Run, TaskRow, WorkerSpend
 __all__ = [
     "RunCounts",
     "UNIQUE_CONVERSATION",
-    "conversation_exists",
     "is_duplicate_conversation",
     "live_workers",
     "others_spend",
@@ -46,12 +45,6 @@ class RunCounts:
     @property
     def pending(self) -> int:
         return self.tasks - self.conversations
-
-
-def conversation_exists(session: Session, run_id: int, task_id: int) -> bool:
-    """Whether the run already stored a conversation for this task."""
-    query = select(exists().where(Conversation.run_id == run_id, Conversation.task_id == task_id))
-    return bool(session.scalar(query))
 
 
 def stored_task_ids(session: Session, run_id: int, task_ids: Collection[int]) -> set[int]:

@@ -148,11 +148,6 @@ class RunShares:
                 del self._runs[run_id]
                 await self._sync(run_id, share, None)  # its last requests counted
 
-    def size(self, run_id: int) -> int | None:
-        """Requests this process may have in flight for the run now (None: no job of it here)."""
-        share = self._runs.get(run_id)
-        return int(share.limiter.total_tokens) if share is not None else None
-
     async def refresh(self) -> None:
         """Resize every share to the workers live now and exchange spends with the other workers."""
         if self._runs:

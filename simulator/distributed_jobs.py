@@ -8,10 +8,9 @@ hints, each stored with its metrics row), so a distributed run stores the datase
 local run with the same settings stores.
 
 Exactly once: the queue delivers a job at least once (a worker killed mid-job has its job retried), so
-each episode is stored in its own transaction that first looks for the task's conversation and, should
-another worker commit it in between, meets the unique key on (run, task): either way the episode is
-"already stored" and dropped. The job that stores a run's last episode marks the run finished (an eval
-run with its summary).
+each episode is stored in its own transaction that meets the unique key on (run, task) when another
+attempt or worker stored the task first: the episode is then "already stored" and dropped. The job
+that stores a run's last episode marks the run finished (an eval run with its summary).
 
 Budget: the run's spend is what all its workers have asked the endpoint for: each worker process keeps
 one ledger per run, shared by its jobs of the run, writes its totals to `worker_spend` and reads the
@@ -38,7 +37,6 @@ from datamodel.run_config import EvalConfig, GenerateConfig, read_run_config
 from datamodel.tasks import CompositionalTask
 from db import eval_store, store
 from db.distributed_store import (
-    conversation_exists,
     is_duplicate_conversation,
     pending_count,
     stored_task_ids,
@@ -114,14 +112,13 @@ def store_once(
     also: Callable[[Session, int], None] | None = None,
 ) -> bool:
     """Store one episode in its own transaction (`store_episode`, as a local run does, with what `also`
-    adds) unless the run already has the task's conversation; True when this call stored it."""
-    with sessions() as session:
-        if conversation_exists(session, run_id, outcome.task_id):
-            return False
+    adds) unless the run already has the task's conversation; True when this call stored it. The
+    unique (run, task) key decides, inside the transaction: no separate look first (the job already
+    skipped the tasks stored when it started, so a duplicate here is a rare race)."""
     try:
         store_episode(sessions, run_id, outcome, also, worker=worker)
     except IntegrityError as exc:
-        if is_duplicate_conversation(exc):  # committed by another worker since the look
+        if is_duplicate_conversation(exc):  # another attempt or worker committed it first
             return False
         raise
     return True

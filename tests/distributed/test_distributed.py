@@ -155,10 +155,9 @@ def test_generate_works_on_its_own_run_without_other_workers(pg_url: str) -> Non
     assert _rows(pg_url, "SELECT worker, COUNT(*) FROM conversations GROUP BY worker") == [(here, 12)]
 
 
-def test_an_episode_another_worker_committed_first_is_dropped(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The look before the insert can miss a commit made in between: the unique key catches it."""
+def test_an_episode_another_worker_committed_first_is_dropped(pg_url: str) -> None:
+    """The unique key on (run, task), inside the storing transaction, drops what another attempt or
+    worker committed first."""
     from datamodel.run_config import GenerateConfig
     from db import store
     from db.engine import session_factory
@@ -173,9 +172,8 @@ def test_an_episode_another_worker_committed_first_is_dropped(
         pending = store.pending_tasks(session, run_id)
     outcome = simulate_chunk(pending, config)[0]
     assert distributed_jobs.store_once(sessions, run_id, outcome, "a:1")
-    assert not distributed_jobs.store_once(sessions, run_id, outcome, "b:2")  # found by the look
-    monkeypatch.setattr(distributed_jobs, "conversation_exists", lambda *_: False)
     assert not distributed_jobs.store_once(sessions, run_id, outcome, "b:2")  # refused by the key
+    assert not distributed_jobs.store_once(sessions, run_id, outcome, "c:3")  # and again
     assert _rows(pg_url, "SELECT worker FROM conversations") == [("a:1",)]
     assert distributed_jobs.finish_if_complete(sessions, run_id)
     engine.dispose()
