@@ -161,6 +161,20 @@ _SINGLE_ANSWERS = (
     "Here it is: {p} is {v}.",
     "I found it: {p} is {v}.",
 )
+_GIVENS = (
+    "You mention {items}.",
+    "Your request names {items}.",
+    "So this is about {items}.",
+    "Going from what you gave me: {items}.",
+    "Noted: {items}.",
+)
+_GAPS = (
+    '"{phrase}" could be any {noun}.',
+    'But "{phrase}" doesn\'t say which {noun}.',
+    'I can\'t tell which {noun} "{phrase}" is.',
+    '"{phrase}" leaves the {noun} open.',
+    'Nothing says which {noun} "{phrase}" is.',
+)
 _ASKS = (
     "Which {noun} do you mean?",
     "Could you tell me which {noun} you have in mind?",
@@ -388,13 +402,23 @@ class Narrator:
     # -- behaviours ----------------------------------------------------------------------------------
 
     @staticmethod
+    def given(items: list[str], rng: random.Random) -> str:
+        """What the request names, in the user's words, before deciding what to do with it: a vague
+        phrase copied here is what the question about it follows from."""
+        listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return rng.choice(_GIVENS).format(items=listed)
+
+    @staticmethod
     def refusal(functions: list[str], rng: random.Random) -> str:
         """No offered function can do what is asked: say so, naming what there is."""
         return rng.choice(_REFUSALS).format(names=", ".join(functions))
 
-    def ask(self, noun: str, rng: random.Random) -> str:
-        """A value the request left out: ask for it instead of guessing."""
-        return rng.choice(_ASKS).format(noun=noun)
+    def ask(self, noun: str, phrase: str | None, rng: random.Random) -> str:
+        """A value the request left out: say which phrase leaves it open, and ask instead of guessing."""
+        question = rng.choice(_ASKS).format(noun=noun)
+        if phrase is None:
+            return question
+        return rng.choice(_GAPS).format(phrase=phrase, noun=noun) + " " + question
 
     def retry(self, error: str, rng: random.Random) -> str:
         """A transient failure: say so and call again."""

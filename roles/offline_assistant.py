@@ -25,7 +25,8 @@ from autogen_core import FunctionCall
 from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage, LLMMessage, UserMessage
 from autogen_core.tools import Tool, ToolSchema
 
-from composition.logic import LogicError, apply_logic
+from composition.logic import LogicError, apply_logic, render_value
+from composition.world.behaviours import VAGUE_PHRASES
 from datamodel.behaviours import Behaviour
 from datamodel.button_format import render_final_block
 from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
@@ -134,6 +135,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
                 TaskReference(steps=list(steps), answer=follow_up.answer, answer_text=follow_up.answer_text)
             )
         self._narrators = [Narrator(r) if r.steps else None for r in self._requests]
+        self._vague = self._vague_phrase()
+        self._given = self._given_values()
 
     def decide(self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema]) -> Decision:
         progress = _read(messages)
@@ -162,16 +165,45 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             return f"I could not combine the results ({exc}).\n{_GIVE_UP}"
         if not ready:
             return f"No step can proceed.\n{_GIVE_UP}"
+        # The first turn starts from what the request names, in the user's words.
+        given = [Narrator.given(self._given, rng)] if progress.turns == 0 and self._given else []
         if self._must_ask(ready, progress):
             assert self._task.withheld is not None
-            return narrator.ask(self._task.withheld.noun, rng)
+            return "\n".join([*given, narrator.ask(self._task.withheld.noun, self._vague, rng)])
         batch = ready if self._batch else ready[:1]
         calls = [self._call(step, values, progress) for step in batch]
         if not progress.issued:
-            thought = narrator.plan(rng)
+            thought = "\n".join([*given, narrator.plan(rng)])
         else:
             thought = "\n".join([*said, *(narrator.next_call(s, values, rng) for s in batch)])
         return ScriptedReply(calls, thought=self._as_the_user_wrote(thought, progress))
+
+    def _vague_phrase(self) -> str | None:
+        """How the request refers to the value it leaves out ("a certain course"), if it does."""
+        withheld = self._task.withheld
+        if withheld is None:
+            return None
+        phrases = (p.format(noun=withheld.noun) for p in VAGUE_PHRASES)
+        return next((p for p in phrases if p in self._task.instruction), None)
+
+    def _given_values(self) -> list[str]:
+        """The names, titles, places and dates the first request gives, as the user wrote them (a misspelling kept, the vague
+        phrase for a value left out), in the order they are written."""
+        task, fault, withheld = self._task, self._task.fault, self._task.withheld
+        found: dict[str, int] = {}
+        for step in self._requests[0].steps:
+            for argument, binding in step.arguments.items():
+                if not isinstance(binding, LiteralArg) or not isinstance(binding.value, str):
+                    continue  # names, titles, places and dates; a number reads as a bare figure
+                text, slot = render_value(binding.value), (step.subtask, argument)
+                if withheld is not None and (withheld.step, withheld.argument) == slot:
+                    text = self._vague or ""
+                elif fault is not None and fault.typo and (fault.step, fault.argument) == slot:
+                    text = fault.typo
+                at = task.instruction.find(text) if text else -1
+                if at >= 0:
+                    found.setdefault(text, at)
+        return sorted(found, key=found.__getitem__)
 
     def _as_the_user_wrote(self, text: str, progress: _Progress) -> str:
         """Before a misspelt value is pointed out, the assistant knows it only as the user wrote it."""

@@ -34,14 +34,16 @@ __all__ = [
     "DOWN_MESSAGES",
     "GENERIC_NAME_WORDS",
     "TRANSIENT_MESSAGES",
+    "VAGUE_PHRASES",
     "draw_behaviour",
     "look_alikes_of",
     "with_behaviour",
 ]
 
-# Values a person may leave out and give when asked: names and titles, not numbers or dates.
+# Values a person may leave out and give when asked: names and titles, not numbers or dates; and how
+# a request refers to one it leaves out.
 _NAMED = ("_name", "_title", "city", "country")
-_VAGUE = (
+VAGUE_PHRASES = (
     "my favourite {noun}",
     "a certain {noun}",
     "the {noun} I'm thinking of",
@@ -131,7 +133,7 @@ def _clarify(task: CompositionalTask, steps: Steps, rng: random.Random) -> Compo
         return None
     index, argument, literal = candidates[0]
     noun = noun_of(literal.stype)
-    vague = rng.choice(_VAGUE).format(noun=noun)
+    vague = rng.choice(VAGUE_PHRASES).format(noun=noun)
     hidden = [
         sub.model_copy(
             update={"instruction": sub.instruction.replace(literal.text, f"the {noun} the user names")}

@@ -77,7 +77,7 @@ def test_a_model_trained_on_a_native_export_has_its_calls_read_back(
     # the training run is in another database, so the task it learnt may be played here (--from-run)
     button(
         "eval", "--model", f"hf:{tmp_path / 'trained'}", "--from-run", 1, "--n", 1, "--call-format", "native",
-        "--max-tokens", 100, "--max-turns", 4, "--no-cache", "--db", db,
+        "--max-tokens", 160, "--max-turns", 4, "--no-cache", "--db", db,
     )  # fmt: skip
     with sqlite3.connect(tmp_path / "button.db") as con:
         learnt = con.execute(FIRST_CALLS, ("generate",)).fetchall()
