@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from composition.world.offline import OfflineWorld
-from datamodel.reference import LogicOp
+from datamodel.reference import LiteralArg, LogicOp
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, Trajectory
 from roles import narration
@@ -40,6 +40,8 @@ def _assistant(trajectory: Trajectory) -> list[AssistantTurn]:
 
 def test_every_kind_of_move_has_at_least_five_phrasings() -> None:
     moves = {
+        "givens": narration._GIVENS,
+        "gaps": narration._GAPS,
         "plan openers": narration._PLAN_OPENERS,
         "call steps": narration._CALL_STEPS,
         "notes": narration._NOTES,
@@ -55,6 +57,31 @@ def test_every_kind_of_move_has_at_least_five_phrasings() -> None:
         **{f"equal {same} answers": texts for same, texts in narration._EQUAL_ANSWERS.items()},
     }
     assert {name: len(set(texts)) for name, texts in moves.items() if len(set(texts)) < 5} == {}
+
+
+def test_the_first_turn_names_what_the_request_gives_in_order_before_the_plan(
+    episodes: list[Episode],
+) -> None:
+    named = 0
+    for task, trajectory in episodes:
+        assert task.reference is not None
+        first = _assistant(trajectory)[0].content
+        literals = [
+            a.value
+            for s in task.reference.steps
+            for a in s.arguments.values()
+            if isinstance(a, LiteralArg) and isinstance(a.value, str)
+        ]
+        given = sorted({v for v in literals if v in task.instruction}, key=task.instruction.index)
+        lines = first.split("\n")
+        if not given:
+            assert len(lines) == 1, first  # nothing to name: the plan alone
+            continue
+        named += 1
+        assert len(lines) == 2 and all(v in lines[0] for v in given), (task.instruction, first)
+        at = [lines[0].index(v) for v in given]
+        assert at == sorted(at), (task.instruction, lines[0])
+    assert named > 0.9 * len(episodes)
 
 
 def test_assistant_text_is_varied_and_no_phrasing_dominates(episodes: list[Episode]) -> None:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from composition.world.behaviours import look_alikes_of
+from composition.world.behaviours import VAGUE_PHRASES, look_alikes_of
 from composition.world.offline import OfflineWorld
 from datamodel.behaviours import Behaviour, BehaviourMix
 from datamodel.checks import CheckName, CheckResult
@@ -84,6 +84,11 @@ def test_clarify_asks_for_the_left_out_value_and_rejects_an_invented_one(
     assert len(user) == 2 and task.withheld.text in user[1].content
     question = trajectory.turns[1]
     assert isinstance(question, AssistantTurn) and not question.tool_calls and question.content.endswith("?")
+    # the turn first names what the request gives, then says which phrase leaves the value open, and asks
+    noun = task.withheld.noun
+    vague = next(v for v in (p.format(noun=noun) for p in VAGUE_PHRASES) if v in task.instruction)
+    given, asked = question.content.split("\n")
+    assert vague in given and f'"{vague}"' in asked and noun in asked
     assert _check(task, trajectory, CheckName.ASKED_NOT_GUESSED).passed
     # the same calls without asking: the value is invented, and the layer says so
     calls = [t for t in trajectory.turns[3:]]
