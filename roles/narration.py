@@ -2,13 +2,14 @@
 worked out, and the answer as a sentence in the question's terms.
 
 A student model learns what the assistant turns show, so they show what a capable assistant would write:
-on the first turn, what the request names in the user's words, then the plan in plain words (or, for
-a value the request leaves out, the question about it); after results, only the new ones and only the fields that
-matter; each logic step's working (the operands, the values compared, the count) before its result is
-used; the answer as a sentence, with its unit. The wording comes from the task's reference (each step's
-noun phrase in the question's terms, its noun and unit: datamodel.tasks.ReferenceStep), never from the
-hidden sub-task hints. Each kind of move has several phrasings, picked by a generator seeded per task and
-turn, so no single template dominates a dataset and the same seed gives the same text.
+on the first turn, what the request names in the user's words, then the plan in plain words (or, for a
+value the request leaves out, the question about it); after results, only the new ones and only the
+fields that matter; each logic step's working (the operands, the values compared, the count) before its
+result is used; the answer as a sentence, with its unit. The wording comes from the task's reference
+(each step's noun phrase in the question's terms, its noun and unit: datamodel.tasks.ReferenceStep),
+never from the hidden sub-task hints. Each kind of move has several phrasings, picked by a generator
+seeded per task and turn, so no single template dominates a dataset and the same seed gives the same
+text.
 """
 
 from __future__ import annotations

@@ -187,8 +187,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         return next((p for p in phrases if p in self._task.instruction), None)
 
     def _given_values(self) -> list[str]:
-        """The names, titles, places and dates the first request gives, as the user wrote them (a misspelling kept, the vague
-        phrase for a value left out), in the order they are written."""
+        """The names, titles, places and dates the first request gives, as the user wrote them (a
+        misspelling kept, the vague phrase for a value left out), in the order they are written."""
         task, fault, withheld = self._task, self._task.fault, self._task.withheld
         found: dict[str, int] = {}
         for step in self._requests[0].steps:
