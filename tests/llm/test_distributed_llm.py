@@ -103,7 +103,8 @@ def test_two_workers_share_the_runs_request_limit(
              "--base-url", server.url, "--no-cache", "--concurrency", str(limit)],
         )  # fmt: skip
         assert result.exit_code == 0 and "run 1 finished: 48 conversations" in result.output, result.output
-    assert server.peak_in_flight == limit
+    # at most the limit between them; how close to it the peak gets depends on how busy the machine is
+    assert 1 < server.peak_in_flight <= limit, server.peak_in_flight
     assert len(_rows(pg_url, "SELECT DISTINCT worker FROM conversations")) == 2
 
 
