@@ -28,10 +28,13 @@ import os
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cli.app import print_comparison
+from cli.settings import describe_validation_error, parse_command
 from datamodel.behaviours import BehaviourMix
 from datamodel.run_config import EVAL_SEED, EvalConfig, GenerateConfig, read_run_config
 from db import eval_store, store
@@ -60,25 +63,19 @@ def _sessions(out: Path) -> sessionmaker[Session]:
     return session_factory(engine)
 
 
-def _train_mix(text: str | None) -> BehaviourMix | None:
-    """`clarify=0.2,irrelevant=0.12,...` (what `button generate --mix` takes); None: the default mix."""
-    if text is None:
-        return None
-    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
-    if any(len(pair) != 2 for pair in pairs):
-        raise SystemExit(f"--train-mix {text!r}: give NAME=SHARE pairs separated by commas")
+def _train_mix(text: str | None) -> BehaviourMix:
+    """`clarify=0.2,irrelevant=0.12,...`, read by `button generate`'s own parser of `--mix`; none given:
+    its default mix."""
     try:
-        return BehaviourMix(**{name.strip(): float(share) for name, share in pairs})
-    except ValueError as exc:
+        return parse_command(GenerateConfig, ["--mix", text] if text else [], prog="closed_loop.py").mix
+    except ValidationError as exc:
+        raise SystemExit(f"--train-mix {text!r}: {describe_validation_error(exc)}") from None
+    except SettingsError as exc:
         raise SystemExit(f"--train-mix {text!r}: {str(exc).splitlines()[0]}") from None
 
 
-def _make_data(
-    sessions: sessionmaker[Session], out: Path, n: int, seed: int, mix: BehaviourMix | None
-) -> Path:
-    settings = GenerateConfig(n=n, seed=seed, workers=0)
-    if mix is not None:
-        settings = GenerateConfig(n=n, seed=seed, workers=0, mix=mix)
+def _make_data(sessions: sessionmaker[Session], out: Path, n: int, seed: int, mix: BehaviourMix) -> Path:
+    settings = GenerateConfig(n=n, seed=seed, workers=0, mix=mix)
     run_id, config = prepare_run(sessions, settings)
     simulate_pending(sessions, run_id, config)
     data = out / "train.jsonl"
