@@ -20,7 +20,7 @@ from typing import Any
 from composition.logic import answer_matches, render_value
 from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 
-__all__ = ["Narrator"]
+__all__ = ["Narrator", "parameter_noun"]
 
 _PLAN_OPENERS = (
     "Here's my plan: {steps}.",
@@ -163,6 +163,17 @@ _SINGLE_ANSWERS = (
     "Here it is: {p} is {v}.",
     "I found it: {p} is {v}.",
 )
+
+
+def parameter_noun(parameter: str) -> str:
+    """What kind of value a parameter takes, in words: "person_name" -> "person", "city_b" -> "city",
+    "origin_city" -> "origin city"."""
+    words = parameter.split("_")
+    if len(words) > 1 and words[-1] in {"a", "b", "name"}:
+        words = words[:-1]
+    return " ".join(words)
+
+
 _GIVENS = (
     "You mention {items}.",
     "Your request names {items}.",
@@ -402,6 +413,14 @@ class Narrator:
         return rng.choice(templates).format(P=_cap(p), p=p, v=v, fn=last.function)
 
     # -- behaviours ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def typed(noun: str, value: str) -> str:
+        """A value with its kind before it ("the stadium Weshaven Arena"), unless its name says the kind
+        already ("Hotel Salt Citadel")."""
+        if noun.lower() in value.lower():
+            return value
+        return f"the {noun} {value}"
 
     @staticmethod
     def given(items: list[str], rng: random.Random) -> str:

@@ -31,7 +31,7 @@ from datamodel.behaviours import Behaviour
 from datamodel.button_format import render_final_block
 from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
 from datamodel.tasks import CompositionalTask
-from roles.narration import Narrator
+from roles.narration import Narrator, parameter_noun
 from roles.scripted import Decision, ScriptedChatCompletionClient, ScriptedReply
 
 __all__ = ["ASSISTANT_POLICIES", "OfflineAssistantClient"]
@@ -188,22 +188,27 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
 
     def _given_values(self) -> list[str]:
         """The names, titles, places and dates the first request gives, as the user wrote them (a
-        misspelling kept, the vague phrase for a value left out), in the order they are written."""
+        misspelling kept, the vague phrase for a value left out), in the order they are written, each
+        with the kind of thing it is ("the stadium Weshaven Arena"): the kind is what picks the function
+        that takes it, so it is said before the plan names one."""
         task, fault, withheld = self._task, self._task.fault, self._task.withheld
-        found: dict[str, int] = {}
+        found: dict[str, tuple[int, str]] = {}
         for step in self._requests[0].steps:
             for argument, binding in step.arguments.items():
                 if not isinstance(binding, LiteralArg) or not isinstance(binding.value, str):
                     continue  # names, titles, places and dates; a number reads as a bare figure
                 text, slot = render_value(binding.value), (step.subtask, argument)
+                typed = text
                 if withheld is not None and (withheld.step, withheld.argument) == slot:
-                    text = self._vague or ""
-                elif fault is not None and fault.typo and (fault.step, fault.argument) == slot:
-                    text = fault.typo
+                    text = typed = self._vague or ""  # the phrase names its kind itself
+                else:
+                    if fault is not None and fault.typo and (fault.step, fault.argument) == slot:
+                        text = fault.typo
+                    typed = Narrator.typed(parameter_noun(argument), text)
                 at = task.instruction.find(text) if text else -1
                 if at >= 0:
-                    found.setdefault(text, at)
-        return sorted(found, key=found.__getitem__)
+                    found.setdefault(text, (at, typed))
+        return [typed for _, typed in sorted(found.values())]
 
     def _as_the_user_wrote(self, text: str, progress: _Progress) -> str:
         """Before a misspelt value is pointed out, the assistant knows it only as the user wrote it."""

@@ -14,6 +14,7 @@ from datamodel.reference import LiteralArg, LogicOp
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, Trajectory
 from roles import narration
+from roles.narration import parameter_noun
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
@@ -66,13 +67,12 @@ def test_the_first_turn_names_what_the_request_gives_in_order_before_the_plan(
     for task, trajectory in episodes:
         assert task.reference is not None
         first = _assistant(trajectory)[0].content
-        literals = [
-            a.value
-            for s in task.reference.steps
-            for a in s.arguments.values()
-            if isinstance(a, LiteralArg) and isinstance(a.value, str)
-        ]
-        given = sorted({v for v in literals if v in task.instruction}, key=task.instruction.index)
+        kinds: dict[str, str] = {}  # value -> the kind of the first parameter it goes to
+        for s in task.reference.steps:
+            for parameter, a in s.arguments.items():
+                if isinstance(a, LiteralArg) and isinstance(a.value, str):
+                    kinds.setdefault(a.value, parameter_noun(parameter))
+        given = sorted({v for v in kinds if v in task.instruction}, key=task.instruction.index)
         lines = first.split("\n")
         if not given:
             assert len(lines) == 1, first  # nothing to name: the plan alone
@@ -81,6 +81,9 @@ def test_the_first_turn_names_what_the_request_gives_in_order_before_the_plan(
         assert len(lines) == 2 and all(v in lines[0] for v in given), (task.instruction, first)
         at = [lines[0].index(v) for v in given]
         assert at == sorted(at), (task.instruction, lines[0])
+        # each with its kind, which is what picks the function, unless the name says it ("Hotel Rex")
+        untyped = [v for v in given if f"the {kinds[v]} {v}" not in lines[0] and kinds[v] not in v.lower()]
+        assert untyped == [], (task.instruction, lines[0])
     assert named > 0.9 * len(episodes)
 
 
