@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from datamodel.reference import ReferenceStep
 
-__all__ = ["Behaviour", "BehaviourMix", "FollowUp", "ToolFault", "Unserved", "Withheld"]
+__all__ = ["Behaviour", "BehaviourMix", "FollowUp", "ToolFault", "Withheld"]
 
 
 class Behaviour(StrEnum):
@@ -77,15 +77,6 @@ class Withheld(BaseModel):
     value: Any = Field(description="The value the user has in mind.")
     text: str = Field(description="The value as the user says it.")
     noun: str = Field(description="What the value is ('author', 'city'), for the assistant's question.")
-
-
-class Unserved(BaseModel):
-    """Irrelevant: the lookup the request would need, from a domain none of the offered functions serves."""
-
-    function: str = Field(description="The function that would answer it (not offered).")
-    arguments: dict[str, Any] = Field(
-        description="The values the request gives, by the parameter each would go to."
-    )
 
 
 class FollowUp(BaseModel):

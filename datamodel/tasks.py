@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Unserved, Withheld
+from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Withheld
 from datamodel.reference import TaskReference
 
 __all__ = [
@@ -216,9 +216,6 @@ class CompositionalTask(BaseModel):
     fault: ToolFault | None = Field(default=None, description="Tool error: the call that fails, and how.")
     look_alikes: list[str] = Field(
         default_factory=list, description="Offered functions that are near twins of a needed one."
-    )
-    unserved: Unserved | None = Field(
-        default=None, description="Irrelevant: the lookup the request would need, which nothing offered does."
     )
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from sqlalchemy import exists, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Unserved, Withheld
+from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Withheld
 from datamodel.reference import TaskReference
 from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
 from db.models import AtomicTaskRow, Base, Conversation, FunctionRow, ScenarioRow, TaskFunction, TaskRow
@@ -91,10 +91,8 @@ def _store_shared_rows(
 
 def _behaviour_detail(task: CompositionalTask) -> dict[str, Any] | None:
     """What the simulation needs to play the task's behaviour and look-alikes: the set fields of
-    withheld, follow_ups, fault, look_alikes and unserved; None for a plain task without look-alikes."""
-    dumped = task.model_dump(
-        mode="json", include={"withheld", "follow_ups", "fault", "look_alikes", "unserved"}
-    )
+    withheld, follow_ups, fault and look_alikes; None for a plain task without look-alikes."""
+    dumped = task.model_dump(mode="json", include={"withheld", "follow_ups", "fault", "look_alikes"})
     detail = {name: value for name, value in dumped.items() if value not in (None, [])}
     return detail or None
 
@@ -102,14 +100,13 @@ def _behaviour_detail(task: CompositionalTask) -> dict[str, Any] | None:
 def _behaviour_fields(row: TaskRow) -> dict[str, Any]:
     """The task fields of a row's behaviour, each validated back into its model."""
     detail = row.behaviour_detail or {}
-    withheld, fault, unserved = detail.get("withheld"), detail.get("fault"), detail.get("unserved")
+    withheld, fault = detail.get("withheld"), detail.get("fault")
     return {
         "behaviour": Behaviour(row.behaviour),
         "withheld": Withheld.model_validate(withheld) if withheld is not None else None,
         "follow_ups": [FollowUp.model_validate(f) for f in detail.get("follow_ups", [])],
         "fault": ToolFault.model_validate(fault) if fault is not None else None,
         "look_alikes": list(detail.get("look_alikes", [])),
-        "unserved": Unserved.model_validate(unserved) if unserved is not None else None,
     }
 
 

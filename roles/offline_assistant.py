@@ -143,11 +143,9 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         rng = random.Random(f"{self._task.seed}:{self._fingerprint}:{progress.turns}")
         request = min(progress.answers, len(self._requests) - 1)
         narrator = self._narrators[request]
-        # The first turn starts from what the request names, with each value's kind, in the user's words.
-        given = [Narrator.given(self._given, rng)] if progress.turns == 0 and self._given else []
         if self._task.behaviour is Behaviour.IRRELEVANT or narrator is None:
             names = [f.name for f in self._task.functions]
-            return "\n".join([*given, render_final_block(Narrator.refusal(names, rng))])
+            return render_final_block(Narrator.refusal(names, rng))
         reference = self._requests[request]
         if progress.failed_now:
             return self._after_failure(progress, reference, narrator, rng)
@@ -167,6 +165,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             return f"I could not combine the results ({exc}).\n{_GIVE_UP}"
         if not ready:
             return f"No step can proceed.\n{_GIVE_UP}"
+        # The first turn starts from what the request names, in the user's words.
+        given = [Narrator.given(self._given, rng)] if progress.turns == 0 and self._given else []
         if self._must_ask(ready, progress):
             assert self._task.withheld is not None
             return "\n".join([*given, narrator.ask(self._task.withheld.noun, self._vague, rng)])
@@ -192,28 +192,22 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         with the kind of thing it is ("the stadium Weshaven Arena"): the kind is what picks the function
         that takes it, so it is said before the plan names one."""
         task, fault, withheld = self._task, self._task.fault, self._task.withheld
-        literals = [
-            ((step.subtask, argument), binding.value)
-            for step in self._requests[0].steps
-            for argument, binding in step.arguments.items()
-            if isinstance(binding, LiteralArg)
-        ]
-        if task.unserved is not None:  # an irrelevant request: what the lookup it needs would take
-            literals = [((0, argument), value) for argument, value in task.unserved.arguments.items()]
         found: dict[str, tuple[int, str]] = {}
-        for slot, value in literals:
-            if not isinstance(value, str):
-                continue  # names, titles, places and dates; a number reads as a bare figure
-            text = render_value(value)
-            if withheld is not None and (withheld.step, withheld.argument) == slot:
-                text = typed = self._vague or ""  # the phrase names its kind itself
-            else:
-                if fault is not None and fault.typo and (fault.step, fault.argument) == slot:
-                    text = fault.typo
-                typed = Narrator.typed(parameter_noun(slot[1]), text)
-            at = task.instruction.find(text) if text else -1
-            if at >= 0:
-                found.setdefault(text, (at, typed))
+        for step in self._requests[0].steps:
+            for argument, binding in step.arguments.items():
+                if not isinstance(binding, LiteralArg) or not isinstance(binding.value, str):
+                    continue  # names, titles, places and dates; a number reads as a bare figure
+                text, slot = render_value(binding.value), (step.subtask, argument)
+                typed = text
+                if withheld is not None and (withheld.step, withheld.argument) == slot:
+                    text = typed = self._vague or ""  # the phrase names its kind itself
+                else:
+                    if fault is not None and fault.typo and (fault.step, fault.argument) == slot:
+                        text = fault.typo
+                    typed = Narrator.typed(parameter_noun(argument), text)
+                at = task.instruction.find(text) if text else -1
+                if at >= 0:
+                    found.setdefault(text, (at, typed))
         return [typed for _, typed in sorted(found.values())]
 
     def _as_the_user_wrote(self, text: str, progress: _Progress) -> str:

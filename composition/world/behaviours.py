@@ -23,7 +23,7 @@ from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, ph
 from composition.world.phrasing import capitalize, noun_of, value_format, wrappers_for
 from composition.world.questions import atomic_question
 from composition.world.types import feeds
-from datamodel.behaviours import Behaviour, BehaviourMix, FollowUp, ToolFault, Unserved, Withheld
+from datamodel.behaviours import Behaviour, BehaviourMix, FollowUp, ToolFault, Withheld
 from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
 from datamodel.tasks import CompositionalTask, Strategy, SubTask
 
@@ -270,10 +270,6 @@ def _irrelevant(world: OfflineWorld, task: CompositionalTask, rng: random.Random
                     "subtasks": [refusal],
                     "reference": TaskReference(steps=[], answer=None, answer_text=""),
                     "behaviour": Behaviour.IRRELEVANT,
-                    "unserved": Unserved(
-                        function=node.fn.name,
-                        arguments={k: a.value for k, a in node.args.items() if isinstance(a, Literal)},
-                    ),
                 }
             )
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Unserved, Withheld
+from datamodel.behaviours import Behaviour, FollowUp, ToolFault, Withheld
 from datamodel.checks import CheckName, CheckResult
 from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 from datamodel.tasks import AtomicTask, CompositionalTask, FunctionSpec, Scenario, Strategy, SubTask
@@ -198,11 +198,6 @@ def _behaviour_fields(behaviour: Behaviour, title: str) -> dict[str, object]:
             typo=typo,
         )
         return {"fault": fault}
-    if behaviour is Behaviour.IRRELEVANT:
-        return {
-            "instruction": "What is the weather in Lisbon today?",
-            "unserved": Unserved(function="get_weather", arguments={"city": "Lisbon", "days": 1}),
-        }
     return {}
 
 

@@ -15,7 +15,6 @@ from datamodel.checks import CheckName, CheckResult
 from datamodel.reference import ReferenceStep
 from datamodel.tasks import CompositionalTask
 from datamodel.trajectory import AssistantTurn, TerminationReason, ToolCall, Trajectory, UserTurn
-from roles.narration import Narrator, parameter_noun
 from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.verify import verify
@@ -126,12 +125,6 @@ def test_an_irrelevant_request_is_refused_without_calls(
     assert not trajectory.calls and trajectory.final_answer is not None
     assert _check(task, trajectory, CheckName.REFUSED_IRRELEVANT).passed
     assert not _check(task, trajectory, CheckName.ANSWER_CORRECT).applicable
-    # before refusing, the request's values with their kinds, as a plain first turn starts: the decision
-    # to refuse follows what the request is about, not the first token
-    assert task.unserved is not None and task.unserved.function not in {f.name for f in task.functions}
-    named = {p: v for p, v in task.unserved.arguments.items() if isinstance(v, str) and v in task.instruction}
-    said = next(t.content for t in trajectory.turns if isinstance(t, AssistantTurn))
-    assert named and all(Narrator.typed(parameter_noun(p), v) in said for p, v in named.items()), said
     offered = task.functions[0].name
     tried = trajectory.model_copy(
         update={
