@@ -6,7 +6,6 @@ only adds where to store, what to resume and which file to read, then prints pro
 
 from __future__ import annotations
 
-import signal
 from typing import TYPE_CHECKING
 
 import typer
@@ -42,13 +41,10 @@ def generate(ctx: typer.Context) -> None:
     from cli.commands import read_generate
     from cli.cost import ledger_table, stored_token_usage
     from db.reports import behaviour_mix, call_figures, outcome_counts, task_mix
-    from simulator.batch import BatchProgress
+    from simulator.batch import BatchProgress, stop_on_signals
     from simulator.generate import GenerateError, GenerateInterrupted, generate_run
 
-    # Ctrl-C and SIGTERM stop the run cleanly (marked interrupted, resumable), also when the shell
-    # started it with SIGINT ignored (a background job of a script).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    stop_on_signals()  # Ctrl-C and SIGTERM stop the run cleanly (marked interrupted, resumable)
     command = read_generate(ctx.args)
     config, db = command.run_config(), command.db
     missing = config.missing_llm_roles()

@@ -310,6 +310,25 @@ def _next_chunk(pool: WorkerPool, jobs: list[Future[None]]) -> list[EpisodeOutco
             raise failure[1]
 
 
+_INTERRUPTING = (signal.SIGINT, signal.SIGTERM)
+_stop_requested = threading.Event()  # set by _interrupt; outlives a KeyboardInterrupt Python swallowed
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    _stop_requested.set()
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Make Ctrl-C and SIGTERM stop a run (it is then marked interrupted and resumable), also when the
+    shell started the process with SIGINT ignored. Python only prints a KeyboardInterrupt raised inside
+    a weakref callback or a __del__ (garbage collection can run one at any bytecode), so the request is
+    also remembered and acted on after the next stored episode."""
+    _stop_requested.clear()
+    for signum in _INTERRUPTING:
+        signal.signal(signum, _interrupt)
+
+
 @contextmanager
 def _interrupt_after() -> Iterator[None]:
     """Hold Ctrl-C (and SIGTERM where it interrupts too, as in `button generate`) until the block ends,
@@ -320,15 +339,16 @@ def _interrupt_after() -> Iterator[None]:
         yield  # signal handlers belong to the main thread
         return
     caught: list[int] = []
-    interrupting = (signal.SIGINT, signal.SIGTERM)
-    held = [signum for signum in interrupting if signal.getsignal(signum) is signal.default_int_handler]
+    raising = (signal.default_int_handler, _interrupt)
+    held = [signum for signum in _INTERRUPTING if signal.getsignal(signum) in raising]
     previous = [signal.signal(signum, lambda signum, _frame: caught.append(signum)) for signum in held]
     try:
         yield
     finally:
         for signum, handler in zip(held, previous, strict=True):
             signal.signal(signum, handler)
-    if caught:
+    if caught or _stop_requested.is_set():
+        _stop_requested.clear()  # acted on now
         raise KeyboardInterrupt
 
 

@@ -3,13 +3,16 @@ duplicated."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,3 +162,43 @@ def test_a_stop_while_tasks_are_stored_leaves_a_resumable_run(tmp_path: Path, si
     assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
     assert 0 < _count(db, "SELECT COUNT(*) FROM tasks") < n
     assert _count(db, "SELECT COUNT(*) FROM conversations") == 0
+
+
+def test_a_stop_python_swallowed_still_stops_the_run_after_the_next_episode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt raised inside a weakref callback (garbage collection runs them at any
+    bytecode) is only printed by Python; the stop must still happen, at the next stored episode."""
+    from datamodel.run_config import GenerateConfig
+    from db.engine import ensure_schema, make_engine, session_factory
+    from simulator.batch import prepare_run, simulate_pending, stop_on_signals
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'swallowed.db'}")
+    ensure_schema(engine)
+    sessions = session_factory(engine)
+    run_id, config = prepare_run(sessions, GenerateConfig(n=6, seed=5, workers=0))
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stop_on_signals()
+        handler = signal.getsignal(signal.SIGINT)
+        assert callable(handler)
+
+        class Collected:
+            pass
+
+        thing = Collected()
+        watch = weakref.ref(thing, lambda _ref: handler(signal.SIGINT, None))
+        swallowed: list[Any] = []
+        monkeypatch.setattr(sys, "unraisablehook", swallowed.append)
+        del thing  # the callback's KeyboardInterrupt goes to sys.unraisablehook, not to us
+        gc.collect()
+        assert watch() is None and [type(u.exc_value) for u in swallowed] == [KeyboardInterrupt]
+        with pytest.raises(KeyboardInterrupt):
+            simulate_pending(sessions, run_id, config)
+    finally:
+        for signum, earlier in previous.items():
+            signal.signal(signum, earlier)
+    stored = _count(tmp_path / "swallowed.db", "SELECT COUNT(*) FROM conversations")
+    assert stored == 1
+    assert _count(tmp_path / "swallowed.db", "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
+    engine.dispose()
