@@ -198,7 +198,6 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
                 if not isinstance(binding, LiteralArg) or not isinstance(binding.value, str):
                     continue  # names, titles, places and dates; a number reads as a bare figure
                 text, slot = render_value(binding.value), (step.subtask, argument)
-                typed = text
                 if withheld is not None and (withheld.step, withheld.argument) == slot:
                     text = typed = self._vague or ""  # the phrase names its kind itself
                 else:
