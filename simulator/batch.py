@@ -319,14 +319,29 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _quiet_remembered_stop(unraisable: sys.UnraisableHookArgs) -> None:
+    """The unraisable hook while `stop_on_signals` is in force: a stop swallowed inside a weakref
+    callback or a __del__ is remembered (acted on at the next commit), so printing its traceback would
+    only alarm; anything else goes to the hook that was there before."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stop_requested.is_set():
+        return
+    _hook_before[0](unraisable)
+
+
+_hook_before: list[Callable[[sys.UnraisableHookArgs], object]] = [sys.unraisablehook]
+
+
 def stop_on_signals() -> None:
     """Make Ctrl-C and SIGTERM stop a run (it is then marked interrupted and resumable), also when the
     shell started the process with SIGINT ignored. Python only prints a KeyboardInterrupt raised inside
     a weakref callback or a __del__ (garbage collection can run one at any bytecode), so the request is
-    also remembered and acted on after the next stored episode."""
+    also remembered and acted on after the next stored episode, and that print is left out."""
     _stop_requested.clear()
     for signum in _INTERRUPTING:
         signal.signal(signum, _interrupt)
+    if sys.unraisablehook is not _quiet_remembered_stop:
+        _hook_before[0] = sys.unraisablehook
+        sys.unraisablehook = _quiet_remembered_stop
 
 
 @contextmanager
