@@ -33,7 +33,7 @@ _CALL_STEPS = (
     "look up {p} with {fn}",
     "use {fn} to find {p}",
     "get {p} from {fn}",
-    "find {p} ({fn})",
+    "find {p} via {fn}",
     "call {fn} for {p}",
 )
 _LOGIC_STEPS = {
@@ -44,6 +44,13 @@ _LOGIC_STEPS = {
     LogicOp.MIN: ("compare them", "see which comes out lower", "compare the figures"),
     LogicOp.EQUAL: ("check whether they match", "compare the two", "see if they are the same"),
 }
+_SIGNATURES = (
+    "{fn} ({inp} -> {out})",
+    "{fn}, which takes {a_inp} and gives {out}",
+    "{fn} ({inp} in, {out} out)",
+    "{fn}, from {a_inp} to {out}",
+    "{fn} (it turns {a_inp} into {out})",
+)
 _PICK_STEPS = ("pick out {p}", "find {p} among them", "choose {p}", "single out {p}", "work out {p}")
 _JOINS = (
     ("first ", ", then ", ", and finally "),
@@ -75,18 +82,18 @@ _NEXT = (
 )
 _WORKINGS = {
     LogicOp.DIFFERENCE: (
-        "{a} - {b} = {r}.",
+        "Difference: {a} - {b} = {r}.",
         "Subtracting: {a} - {b} = {r}.",
-        "{a} minus {b} is {r}.",
+        "Subtracting, {a} minus {b} is {r}.",
         "The difference: {a} - {b} = {r}.",
-        "Taking {b} from {a} leaves {r}.",
+        "Difference: taking {b} from {a} leaves {r}.",
     ),
     LogicOp.SUM: (
-        "{a} + {b} = {r}.",
+        "Sum: {a} + {b} = {r}.",
         "Adding up: {a} + {b} = {r}.",
-        "{a} plus {b} is {r}.",
-        "Together: {a} + {b} = {r}.",
-        "The total is {a} + {b} = {r}.",
+        "Adding, {a} plus {b} is {r}.",
+        "The total: {a} + {b} = {r}.",
+        "Sum: {a} and {b} make {r}.",
     ),
     LogicOp.COUNT: (
         "That makes {r}.",
@@ -110,20 +117,27 @@ _COMPARES = (
     "Side by side: {a} for {la}, {b} for {lb}.",
     "{a} against {b}, for {la} and {lb}.",
 )
+_RELATIONS = (
+    "{big} is more than {small}.",
+    "{small} is less than {big}.",
+    "{big} > {small}.",
+    "{big} is the larger number.",
+    "{small} is the smaller number.",
+)
 _EQUALS = {
     True: (
-        "{a} and {b} are the same.",
-        "Both are {a}, so they match.",
-        "{a} equals {b}.",
-        "They match: {a} and {b}.",
-        "{a} on both sides: the same.",
+        "Matching: {a} and {b} are the same.",
+        "Matching: both are {a}, so they match.",
+        "Checking: {a} equals {b}.",
+        "Checking whether they match: {a} and {b} do.",
+        "Matching: {a} on both sides, the same.",
     ),
     False: (
-        "{a} and {b} are not the same.",
-        "{a} is not {b}, so they differ.",
-        "They differ: {a} versus {b}.",
-        "{a} does not equal {b}.",
-        "One is {a}, the other {b}: different.",
+        "Matching: {a} and {b} are not the same.",
+        "Matching: {a} is not {b}, so they differ.",
+        "Checking: they differ, {a} versus {b}.",
+        "Checking: {a} does not equal {b}.",
+        "Checking whether they match: {a} and {b} do not.",
     ),
 }
 _ANSWERS = (
@@ -312,7 +326,7 @@ class Narrator:
         for step in self._steps:
             if step.function is not None:
                 template = rng.choice(_CALL_STEPS)
-                parts.append(template.format(p=self._phrase_in_plan(step), fn=step.function))
+                parts.append(template.format(p=self._phrase_in_plan(step), fn=self._signature(step, rng)))
             elif step.operation in (LogicOp.MAX, LogicOp.MIN) and not step.labels:
                 parts.append(rng.choice(_PICK_STEPS).format(p=self._phrase_in_plan(step)))
             else:
@@ -324,6 +338,16 @@ class Narrator:
         else:
             steps = first + parts[0] + "".join(middle + p for p in parts[1:-1]) + last + parts[-1]
         return rng.choice(_PLAN_OPENERS).format(steps=steps)
+
+    def _signature(self, step: ReferenceStep, rng: random.Random) -> str:
+        """A function as the plan names it: with the kind of value it takes and what the task reads from
+        its result, so the choice follows the spec's parameters and response fields."""
+        assert step.function is not None
+        inp = " and ".join(dict.fromkeys(parameter_noun(p) for p in step.arguments)) or "request"
+        a_inp = ("an " if inp[0] in "aeiou" else "a ") + inp
+        field = self._fields.get(step.subtask)
+        out = field or f"a list of {step.noun or 'items'}"  # as the spec's `responses` spell it
+        return rng.choice(_SIGNATURES).format(fn=step.function, inp=inp, a_inp=a_inp, out=out)
 
     def note(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
         """What a new result says, naming only the field the task uses."""
@@ -372,7 +396,19 @@ class Narrator:
         more = "higher" if step.operation is LogicOp.MAX else "lower"
         template = rng.choice(_COMPARES)
         la, lb = step.labels[:2]
-        return template.format(a=a, b=b, la=la, lb=lb, winner=winner, Winner=_cap(winner), more=more)
+        listed = template.format(a=a, b=b, la=la, lb=lb, winner=winner, Winner=_cap(winner), more=more)
+        return f"{listed} {self._relation(step, values, rng)}"
+
+    def _relation(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
+        """Which of two compared values is larger, said before the answer picks a side."""
+        raw = [
+            b.value if isinstance(b, LiteralArg) else self.value_of(b.step, values) for b in step.operands[:2]
+        ]
+        a, b = (self._bare(binding, values) for binding in step.operands[:2])
+        if raw[0] == raw[1]:
+            return f"{a} and {b} are equal."
+        big, small = (a, b) if raw[0] > raw[1] else (b, a)
+        return _cap(rng.choice(_RELATIONS).format(big=big, small=small))
 
     def _pick(self, step: ReferenceStep, values: dict[int, Any], rng: random.Random) -> str:
         binding = step.operands[0]

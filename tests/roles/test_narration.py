@@ -45,11 +45,13 @@ def test_every_kind_of_move_has_at_least_five_phrasings() -> None:
         "gaps": narration._GAPS,
         "plan openers": narration._PLAN_OPENERS,
         "call steps": narration._CALL_STEPS,
+        "function signatures": narration._SIGNATURES,
         "notes": narration._NOTES,
         "list notes": narration._LIST_NOTES,
         "next calls": narration._NEXT,
         "picks": narration._PICKS,
         "comparisons": narration._COMPARES,
+        "relations": narration._RELATIONS,
         "answers": narration._ANSWERS,
         "single-step answers": narration._SINGLE_ANSWERS,
         "comparison answers": narration._COMPARE_ANSWERS,
@@ -120,3 +122,62 @@ def test_logic_is_worked_before_the_answer_and_the_answer_is_a_sentence(episodes
             if step.operation in (LogicOp.DIFFERENCE, LogicOp.SUM):
                 shown = narration.render_value(step.result)
                 assert shown in before, (task.instruction, shown, before)  # the operation's result, worked
+
+
+def test_the_plan_names_each_function_with_what_it_takes_and_what_the_task_reads(
+    episodes: list[Episode],
+) -> None:
+    """The choice of function follows the spec: the kind of value each call takes (as the first line
+    types it) and the response field the task reads, both written beside the function's name."""
+    for task, trajectory in episodes:
+        assert task.reference is not None
+        plan = _assistant(trajectory)[0].content.split("\n")[-1]
+        at = 0
+        for step in task.reference.steps:
+            if step.function is None:
+                continue
+            at = plan.index(step.function, at) + len(step.function)
+            beside = plan[at : at + 120]
+            kinds = [parameter_noun(p) for p in step.arguments]
+            assert all(kind in beside for kind in kinds), (plan, kinds)
+            field = next(
+                (k for k in (step.result or {}) if isinstance(step.result, dict) and k in beside), None
+            )
+            assert field is not None, (plan, step.function)
+
+
+def test_a_comparison_says_which_value_is_larger_before_the_answer_picks_a_side(
+    episodes: list[Episode],
+) -> None:
+    compared = 0
+    for task, trajectory in episodes:
+        assert task.reference is not None
+        for step in task.reference.steps:
+            if step.operation not in (LogicOp.MAX, LogicOp.MIN) or not step.labels:
+                continue
+            compared += 1
+            text = "\n".join(t.content for t in _assistant(trajectory))
+            marks = ("more than", " > ", "less than", "number.", "are equal")
+            line = next(
+                line
+                for line in text.splitlines()
+                if all(label.lower() in line.lower() for label in step.labels)
+                and any(m in line for m in marks)
+            )
+            shown = line.lower()
+            for label in step.labels:
+                shown = shown.replace(label.lower(), "")
+            numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", shown)]
+            big, small = max(numbers[:2]), min(numbers[:2])
+            said = re.search(r"(\S+) (?:is more than|>) (\S+)\.|(\S+) is less than (\S+)\.", line)
+            larger = re.search(r"(\S+) is the (larger|smaller) number\.", line)
+            if big == small:
+                assert "are equal" in line, line
+            elif said and said.group(1):
+                assert (float(said.group(1)), float(said.group(2))) == (big, small), line
+            elif said:
+                assert (float(said.group(3)), float(said.group(4))) == (small, big), line
+            else:
+                assert larger, line
+                assert float(larger.group(1)) == (big if larger.group(2) == "larger" else small), line
+    assert compared > 20
