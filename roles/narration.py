@@ -314,9 +314,19 @@ class Narrator:
     def _phrase_in_plan(self, step: ReferenceStep) -> str:
         return self._phrase(step, lambda k: f"that {self._steps[k].noun or 'result'}")
 
-    def phrase_as_asked(self, step: ReferenceStep) -> str:
-        """The step's noun phrase in the question's own terms, inner steps spelled out in full."""
-        return self._phrase(step, lambda k: self.phrase_as_asked(self._steps[k]))
+    def phrase_as_asked(self, step: ReferenceStep, values: dict[int, Any] | None = None) -> str:
+        """The step's noun phrase in the question's own terms, inner steps spelled out in full; given the
+        values, a two-way comparison inside is named by its winner (a follow-up's "that city" is the
+        one that came out higher, not "the population of A versus the population of B")."""
+
+        def inner(k: int) -> str:
+            other = self._steps[k]
+            compared = other.operation in (LogicOp.MAX, LogicOp.MIN) and other.labels
+            if values is not None and k in values and compared:
+                return render_value(values[k])
+            return self.phrase_as_asked(other, values)
+
+        return self._phrase(step, inner)
 
     # -- moves --------------------------------------------------------------------------------------
 
@@ -443,7 +453,7 @@ class Narrator:
             pa, pb = (self._asked(binding) for binding in last.operands[:2])
             template = rng.choice(_EQUAL_ANSWERS[bool(values[last.subtask])])
             return template.format(pa=pa, Pa=_cap(pa), pb=pb)
-        p = self.phrase_as_asked(last)
+        p = self.phrase_as_asked(last, values)
         v = self._shown(last.subtask, values)
         templates = _SINGLE_ANSWERS if len(self._steps) == 1 else _ANSWERS
         return rng.choice(templates).format(P=_cap(p), p=p, v=v, fn=last.function)

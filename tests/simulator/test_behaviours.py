@@ -117,6 +117,27 @@ def test_follow_ups_are_answered_in_turn_reusing_earlier_results(
     assert not _check(task, repeated, CheckName.FOLLOW_UPS_ANSWERED).passed
 
 
+def test_a_follow_up_on_a_comparison_names_the_winner_in_its_answer(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    """ "And how far is that city from X?" after "which is larger, A or B?": the answer names the city
+    that came out on top, not "the population of A versus the population of B"."""
+    found = 0
+    for task in tasks:
+        if not task.follow_ups or task.reference is None:
+            continue
+        last = task.reference.steps[-1]
+        if last.operation is None or not last.labels:
+            continue
+        found += 1
+        trajectory = _run(world, task)
+        answers = [t.final_answer or "" for t in trajectory.turns if isinstance(t, AssistantTurn)]
+        later = [a for a in answers if a][1:]
+        assert later and not any(" versus " in a for a in later), later
+        assert str(last.result) in later[0], (last.result, later[0])
+    assert found > 0
+
+
 def test_an_irrelevant_request_is_refused_without_calls(
     world: OfflineWorld, tasks: list[CompositionalTask]
 ) -> None:
