@@ -166,6 +166,10 @@ def evaluate(ctx: typer.Context) -> None:
         except (HeldOutError, ModelPathError) as exc:
             raise fail(str(exc)) from None
         _announce(sessions, ids[-1], config)
+    if not distributed:  # the distributed path has its own (cli.worker)
+        from simulator.batch import stop_on_signals
+
+        stop_on_signals()  # Ctrl-C and SIGTERM: the run is marked interrupted and resumable, as in generate
     reports = []
     for eval_run_id in ids:
         with sessions() as session:

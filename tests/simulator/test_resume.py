@@ -209,3 +209,43 @@ def test_a_stop_python_swallowed_still_stops_the_run_after_the_next_episode(
     assert stored == 1
     assert _count(tmp_path / "swallowed.db", "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
     engine.dispose()
+
+
+def test_sigterm_during_an_evaluation_leaves_it_resumable(tmp_path: Path) -> None:
+    """A batch scheduler's SIGTERM (or Ctrl-C) stops `button eval` as it stops `button generate`: every
+    scored conversation is kept, the run is marked interrupted, and --resume finishes it."""
+    db = tmp_path / "eval.db"
+    n = 600
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "eval",
+        "--model",
+        "offline",
+        "--n",
+        str(n),
+        "--db",
+        f"sqlite:///{db}",
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while _count(db, "SELECT COUNT(*) FROM eval_results") < 5:
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        assert time.monotonic() < deadline, "no evaluation stored in time"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 130, output
+    assert "button eval --resume 1" in output and "Traceback" not in output, output
+    assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'") == 1
+    assert _count(db, "SELECT COUNT(*) FROM eval_results") < n
+    resumed = subprocess.run(
+        [sys.executable, "-m", "cli", "eval", "--resume", "1", "--db", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _count(db, "SELECT COUNT(*) FROM eval_results") == n
+    assert _count(db, "SELECT COUNT(*) FROM runs WHERE status = 'finished'") == 1
