@@ -3,7 +3,8 @@ the fine-tuned model as the Assistant on held-out tasks (not a test).
 
     .venv/bin/python bench/closed_loop.py [--n-train 300] [--train-mix clarify=0.2,...] [--epochs 1]
                                           [--batch-size 8] [--lr 1e-4] [--n-eval 100]
-                                          [--n-behaviour-eval 100] [--out out/closed-loop]
+                                          [--n-behaviour-eval 100] [--behaviour-seeds 2002,2003]
+                                          [--skip-base] [--jobs 2] [--out out/closed-loop]
     # reuse a model trained by bench/train.py (and the export it trained on):
     .venv/bin/python bench/closed_loop.py --model-dir out/bench-train --train-data out/bench-train/data.jsonl
 
@@ -16,7 +17,10 @@ calls, look-alikes), scored by each behaviour's check. The two models are evalua
 processes (one torch thread each): generation on a CPU is bound by memory bandwidth, not by cores, so
 two single-threaded decoders finish sooner than one two-threaded decoder twice. Prints the comparison
 tables, the targets (fine-tuned success >= 40% and >= 10x base on plain tasks; its behaviour check
-passed on >= 60% of the irrelevant and of the clarify tasks), data size, epochs and the time taken;
+passed on >= 60% of the irrelevant and of the clarify tasks, over every behaviour set together), data
+size, epochs and the time taken. `--behaviour-seeds` draws one behaviour set per seed (more tasks per
+behaviour, less noise); `--skip-base` evaluates only the fine-tuned model (the base's figures do not
+change between runs);
 writes OUT/report.json, OUT/chart.png (plain tasks) and OUT/chart-behaviours.png.
 """
 
@@ -164,19 +168,34 @@ def _target(figure: str, value: float | None, target: float) -> tuple[str, str, 
     )
 
 
-def _targets(base: EvalReport, tuned: EvalReport, behaviours: EvalReport | None) -> Table:
-    base_rate = _rate(base, "overall", "all", "success_rate") or 0.0
+def _passed(sessions: sessionmaker[Session], ids: list[int]) -> dict[str, tuple[int, int]]:
+    """Per behaviour, over the evaluations `ids` together: tasks whose behaviour check passed, and tasks
+    of that behaviour (a tool-error task where the failing call was never made counts as not passed)."""
+    passed = func.count().filter(EvalResult.behaviour_passed.is_(True))
+    query = (
+        select(EvalResult.behaviour, passed, func.count())
+        .where(EvalResult.eval_run_id.in_(ids))
+        .group_by(EvalResult.behaviour)
+    )
+    with sessions() as session:
+        return {behaviour: (int(p), int(n)) for behaviour, p, n in session.execute(query).all()}
+
+
+def _targets(base: EvalReport | None, tuned: EvalReport, behaviours: dict[str, tuple[int, int]]) -> Table:
     tuned_rate = _rate(tuned, "overall", "all", "success_rate") or 0.0
-    ratio = tuned_rate / base_rate if base_rate else float("inf") if tuned_rate else 0.0
-    shown = f"{ratio:.1f}x" if base_rate else ("unbounded (base 0%)" if tuned_rate else "0/0")
-    rows = [
-        _target("fine-tuned success, plain tasks", tuned_rate, 0.4),
-        ("fine-tuned success / base success", shown, ">= 10x", "met" if ratio >= 10 else "missed"),
-    ]
-    if behaviours is not None:
-        for behaviour in ("irrelevant", "clarify"):
-            value = _rate(behaviours, "behaviour", behaviour, "behaviour_rate")
-            rows.append(_target(f"fine-tuned {behaviour}: behaviour check passed", value, 0.6))
+    rows = [_target("fine-tuned success, plain tasks", tuned_rate, 0.4)]
+    if base is not None:
+        base_rate = _rate(base, "overall", "all", "success_rate") or 0.0
+        ratio = tuned_rate / base_rate if base_rate else float("inf") if tuned_rate else 0.0
+        shown = f"{ratio:.1f}x" if base_rate else ("unbounded (base 0%)" if tuned_rate else "0/0")
+        rows.append(
+            ("fine-tuned success / base success", shown, ">= 10x", "met" if ratio >= 10 else "missed")
+        )
+    for behaviour in ("irrelevant", "clarify"):
+        if behaviour in behaviours:
+            p, n = behaviours[behaviour]
+            row = _target(f"fine-tuned {behaviour}: behaviour check passed", p / n, 0.6)
+            rows.append((row[0], f"{p}/{n} ({row[1]})", row[2], row[3]))
     return Table("targets", ["figure", "value", "target", ""], rows)
 
 
@@ -203,9 +222,21 @@ def main() -> None:
     parser.add_argument(
         "--n-behaviour-eval", type=int, default=100, help="held-out tasks with behaviours per model (0: none)"
     )
+    parser.add_argument(
+        "--behaviour-seeds",
+        default=str(BEHAVIOUR_SEED),
+        help="one behaviour set per seed, comma-separated (e.g. 2002,2003)",
+    )
+    parser.add_argument(
+        "--skip-base", action="store_true", help="evaluate only the fine-tuned model (base: 0%% so far)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="evaluation processes")
     parser.add_argument("--out", type=Path, default=Path("out/closed-loop"))
     args = parser.parse_args()
+    try:
+        seeds = [int(seed) for seed in args.behaviour_seeds.split(",") if seed.strip()]
+    except ValueError:
+        parser.error(f"--behaviour-seeds {args.behaviour_seeds!r}: give whole numbers separated by commas")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -221,10 +252,13 @@ def main() -> None:
     trained_at = time.perf_counter()
     sets = [("plain", args.n_eval, EVAL_SEED, BehaviourMix.none())]
     if args.n_behaviour_eval:
-        sets.append(("behaviours", args.n_behaviour_eval, BEHAVIOUR_SEED, BEHAVIOUR_MIX))
+        sets += [(f"behaviours {seed}", args.n_behaviour_eval, seed, BEHAVIOUR_MIX) for seed in seeds]
+    models = [("base", "smollm2", None), ("fine-tuned", f"hf:{model_dir}", training_run)]
+    if args.skip_base:
+        models = models[1:]
     ids: dict[tuple[str, str], int] = {}
     for name, n, seed, mix in sets:
-        for label, model, run in (("base", "smollm2", None), ("fine-tuned", f"hf:{model_dir}", training_run)):
+        for label, model, run in models:
             config = EvalConfig(
                 model=model,
                 label=label,
@@ -243,12 +277,14 @@ def main() -> None:
     with sessions() as session:
         reports = {key: load_report(session, i) for key, i in ids.items()}
     finished = time.perf_counter()
-    plain = [reports["plain", "base"], reports["plain", "fine-tuned"]]
+    plain = [reports[key] for key in reports if key[0] == "plain"]
     _print(comparison_table(plain, "held-out plain tasks"), caption=LEGEND)
-    behaviours = [reports[key] for key in reports if key[0] == "behaviours"]
-    if behaviours:
-        _print(comparison_table(behaviours, "held-out tasks with behaviours"), caption=LEGEND)
-    _print(_targets(plain[0], plain[1], behaviours[1] if behaviours else None))
+    for name, _n, seed, _mix in sets[1:]:
+        shown = [reports[key] for key in reports if key[0] == name]
+        _print(comparison_table(shown, f"held-out tasks with behaviours, seed {seed}"), caption=LEGEND)
+    tuned_sets = [i for (name, label), i in ids.items() if name != "plain" and label == "fine-tuned"]
+    base = None if args.skip_base else reports["plain", "base"]
+    _print(_targets(base, reports["plain", "fine-tuned"], _passed(sessions, tuned_sets)))
     manifest = read_manifest(data) or {}
     training = (
         f"data + training {trained_at - started:.0f} s"
@@ -262,8 +298,10 @@ def main() -> None:
     )
     report = write_json_report(list(reports.values()), args.out / "report.json")
     charts = [save_chart(plain, args.out / "chart.png")]
-    if behaviours:
-        charts.append(save_chart(behaviours, args.out / "chart-behaviours.png"))
+    for name, _n, seed, _mix in sets[1:]:
+        shown = [reports[key] for key in reports if key[0] == name]
+        suffix = "" if len(sets) == 2 else f"-{seed}"
+        charts.append(save_chart(shown, args.out / f"chart-behaviours{suffix}.png"))
     print(f"report {report}, charts {', '.join(str(c) for c in charts)}")
 
 
