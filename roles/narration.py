@@ -253,9 +253,12 @@ def _humane(key: str) -> str:
 class Narrator:
     """The words of one task's offline assistant; `rng` is seeded per task and turn by the caller."""
 
-    def __init__(self, reference: TaskReference) -> None:
+    def __init__(self, reference: TaskReference, answered: int = 0) -> None:
+        """`answered`: how many of the reference's steps earlier requests of the conversation solved (a
+        follow-up's reference starts with them); its answer names their results by value."""
         self._reference = reference
         self._steps = reference.steps
+        self._answered = answered
         self._fields = self._used_fields()
         # The field that names the items of a list result: the one the step consuming the list reports.
         self._item_names = {
@@ -316,14 +319,15 @@ class Narrator:
 
     def phrase_as_asked(self, step: ReferenceStep, values: dict[int, Any] | None = None) -> str:
         """The step's noun phrase in the question's own terms, inner steps spelled out in full; given the
-        values, a two-way comparison inside is named by its winner (a follow-up's "that city" is the
-        one that came out higher, not "the population of A versus the population of B")."""
+        values, what an earlier request found is named by its value, as the follow-up's "that city"
+        points at it ("the city served by airport BRB", not "the city served by airport the airport code
+        of ..."), and so is a two-way comparison inside (its winner, not "A versus B")."""
 
         def inner(k: int) -> str:
             other = self._steps[k]
             compared = other.operation in (LogicOp.MAX, LogicOp.MIN) and other.labels
-            if values is not None and k in values and compared:
-                return render_value(values[k])
+            if values is not None and k in values and (compared or k < self._answered):
+                return self._shown(k, values)
             return self.phrase_as_asked(other, values)
 
         return self._phrase(step, inner)

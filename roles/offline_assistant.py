@@ -134,7 +134,11 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             self._requests.append(
                 TaskReference(steps=list(steps), answer=follow_up.answer, answer_text=follow_up.answer_text)
             )
-        self._narrators = [Narrator(r) if r.steps else None for r in self._requests]
+        answered = [0, *(len(r.steps) for r in self._requests[:-1])]  # steps solved before each request
+        self._narrators = [
+            Narrator(r, before) if r.steps else None
+            for r, before in zip(self._requests, answered, strict=True)
+        ]
         self._vague = self._vague_phrase()
         self._given = self._given_values()
 

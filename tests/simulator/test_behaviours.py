@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from composition.logic import render_value
 from composition.world.behaviours import VAGUE_PHRASES, look_alikes_of
 from composition.world.offline import OfflineWorld
 from datamodel.behaviours import Behaviour, BehaviourMix
@@ -136,6 +137,31 @@ def test_a_follow_up_on_a_comparison_names_the_winner_in_its_answer(
         assert later and not any(" versus " in a for a in later), later
         assert str(last.result) in later[0], (last.result, later[0])
     assert found > 0
+
+
+def test_a_follow_up_answer_names_what_earlier_requests_found_by_value(
+    world: OfflineWorld, tasks: list[CompositionalTask]
+) -> None:
+    """ "And which city does airport that code serve?": the answer says "the city served by airport BRB",
+    not "the city served by airport the airport code of the city where ..."."""
+    checked = 0
+    for task in [t for t in tasks if t.follow_ups][:40]:
+        assert task.reference is not None
+        trajectory = _run(world, task)
+        answers = [
+            t.final_answer for t in trajectory.turns if isinstance(t, AssistantTurn) and t.final_answer
+        ]
+        steps = list(task.reference.steps)
+        for follow_up, answer in zip(task.follow_ups, answers[1:], strict=False):
+            last = follow_up.steps[-1]
+            earlier = [k for k in range(len(steps)) if f"{{{k}}}" in (last.phrase or "")]
+            for k in earlier:
+                result = steps[k].result
+                shown = [render_value(v) for v in (result.values() if isinstance(result, dict) else [result])]
+                assert any(value in answer for value in shown), (answer, shown)
+                checked += 1
+            steps += follow_up.steps
+    assert checked > 5
 
 
 def test_an_irrelevant_request_is_refused_without_calls(
