@@ -321,14 +321,12 @@ class Narrator:
         """The step's noun phrase in the question's own terms, inner steps spelled out in full; given the
         values, what an earlier request found is named by its value, as the follow-up's "that city"
         points at it ("the city served by airport BRB", not "the city served by airport the airport code
-        of ..."), and so is a two-way comparison inside (its winner, not "A versus B")."""
+        of ..."; a two-way comparison by its winner, not "A versus B": one only ever ends a request)."""
 
         def inner(k: int) -> str:
-            other = self._steps[k]
-            compared = other.operation in (LogicOp.MAX, LogicOp.MIN) and other.labels
-            if values is not None and k in values and (compared or k < self._answered):
+            if values is not None and k in values and k < self._answered:
                 return self._shown(k, values)
-            return self.phrase_as_asked(other, values)
+            return self.phrase_as_asked(self._steps[k], values)
 
         return self._phrase(step, inner)
 
