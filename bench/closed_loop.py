@@ -279,8 +279,11 @@ def main() -> None:
     finished = time.perf_counter()
     plain = [reports[key] for key in reports if key[0] == "plain"]
     _print(comparison_table(plain, "held-out plain tasks"), caption=LEGEND)
-    for name, _n, seed, _mix in sets[1:]:
-        shown = [reports[key] for key in reports if key[0] == name]
+    # each behaviour set's reports (one per model), by its seed
+    behaviour_sets = {
+        seed: [reports[key] for key in reports if key[0] == name] for name, _n, seed, _mix in sets[1:]
+    }
+    for seed, shown in behaviour_sets.items():
         _print(comparison_table(shown, f"held-out tasks with behaviours, seed {seed}"), caption=LEGEND)
     tuned_sets = [i for (name, label), i in ids.items() if name != "plain" and label == "fine-tuned"]
     base = None if args.skip_base else reports["plain", "base"]
@@ -298,9 +301,8 @@ def main() -> None:
     )
     report = write_json_report(list(reports.values()), args.out / "report.json")
     charts = [save_chart(plain, args.out / "chart.png")]
-    for name, _n, seed, _mix in sets[1:]:
-        shown = [reports[key] for key in reports if key[0] == name]
-        suffix = "" if len(sets) == 2 else f"-{seed}"
+    for seed, shown in behaviour_sets.items():
+        suffix = "" if len(behaviour_sets) == 1 else f"-{seed}"
         charts.append(save_chart(shown, args.out / f"chart-behaviours{suffix}.png"))
     print(f"report {report}, charts {', '.join(str(c) for c in charts)}")
 
