@@ -74,14 +74,14 @@ def run_llm_episodes(
     shards = _shards(pending, config, episode_config, processes)
     shared = _Shared(
         totals=WORKER_CONTEXT.Array("q", [runtime.ledger.prompt_tokens, runtime.ledger.completion_tokens]),
-        stop=WORKER_CONTEXT.Event(),
+        stop=WORKER_CONTEXT.RawValue("b", 0),
     )
     with worker_pool(len(shards), shared) as pool:
         jobs = [pool.submit(_run_shard, shard) for shard in shards]
         try:
             return _receive(pool, jobs, runtime.ledger, store)
         finally:
-            shared.stop.set()  # shards still running (another failed, Ctrl-C here) stop now
+            shared.stop.value = 1  # shards still running (another failed, Ctrl-C here) stop now
 
 
 async def _check_clients(config: GenerateConfig, runtime: LLMRuntime) -> None:
@@ -96,7 +96,9 @@ class _Shared:
     """What the parent and the workers of one sharded run share (handed to each worker at its start)."""
 
     totals: Any  # Array("q", 2): prompt and completion tokens the whole run has spent
-    stop: Any  # Event: set by the parent when the run ends early
+    # RawValue("b"): 1 once the parent ends the run early. No lock: a worker killed while holding an
+    # Event's lock (it polls is_set) left the parent hung for good in Event.set.
+    stop: Any
 
 
 @dataclass
@@ -181,7 +183,7 @@ async def _unless_stopped(episodes: Coroutine[Any, Any, int], stop: Any) -> int:
     run = asyncio.ensure_future(episodes)
     while not run.done():
         await asyncio.wait({run}, timeout=_POLL_S)
-        if stop.is_set():
+        if stop.value:
             run.cancel()
             break
     return await run
