@@ -195,6 +195,9 @@ _GIVENS = (
     "Going from what you gave me: {items}.",
     "Noted: {items}.",
 )
+# Said right after a vague phrase in the list of what the request names, so the turn's first line already
+# tells a value left out from one given, and the question follows from it.
+_UNNAMED = (" (no name given)", " (not named)", " (name left out)", " (unnamed)", " (no name yet)")
 _GAPS = (
     '"{phrase}" could be any {noun}.',
     'But "{phrase}" doesn\'t say which {noun}.',
@@ -471,10 +474,12 @@ class Narrator:
         return f"the {noun} {value}"
 
     @staticmethod
-    def given(items: list[str], rng: random.Random) -> str:
-        """What the request names, in the user's words, before deciding what to do with it: a vague
-        phrase copied here is what the question about it follows from."""
-        listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    def given(items: list[str], rng: random.Random, unnamed: str | None = None) -> str:
+        """What the request names, in the user's words, before deciding what to do with it. The vague
+        phrase `unnamed` (a value left out) is marked as naming nothing where it is copied, so the
+        question about it follows from the first line."""
+        marked = [item + rng.choice(_UNNAMED) if item == unnamed else item for item in items]
+        listed = marked[0] if len(marked) == 1 else ", ".join(marked[:-1]) + " and " + marked[-1]
         return rng.choice(_GIVENS).format(items=listed)
 
     @staticmethod

@@ -170,7 +170,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         if not ready:
             return f"No step can proceed.\n{_GIVE_UP}"
         # The first turn starts from what the request names, in the user's words.
-        given = [Narrator.given(self._given, rng)] if progress.turns == 0 and self._given else []
+        given = [Narrator.given(self._given, rng, self._vague)] if progress.turns == 0 and self._given else []
         if self._must_ask(ready, progress):
             assert self._task.withheld is not None
             return "\n".join([*given, narrator.ask(self._task.withheld.noun, self._vague, rng)])

@@ -90,6 +90,8 @@ def test_clarify_asks_for_the_left_out_value_and_rejects_an_invented_one(
     vague = next(v for v in (p.format(noun=noun) for p in VAGUE_PHRASES) if v in task.instruction)
     given, asked = question.content.split("\n")
     assert vague in given and f'"{vague}"' in asked and noun in asked
+    # the first line marks the vague phrase, and only it, as naming nothing, right where it is copied
+    assert f"{vague} (" in given and given.count(" (") == 1
     assert _check(task, trajectory, CheckName.ASKED_NOT_GUESSED).passed
     # the same calls without asking: the value is invented, and the layer says so
     calls = [t for t in trajectory.turns[3:]]
