@@ -198,13 +198,6 @@ _GIVENS = (
 # Said right after a vague phrase in the list of what the request names, so the turn's first line already
 # tells a value left out from one given, and the question follows from it.
 _UNNAMED = (" (no name given)", " (not named)", " (name left out)", " (unnamed)", " (no name yet)")
-_GAPS = (
-    '"{phrase}" could be any {noun}.',
-    'But "{phrase}" doesn\'t say which {noun}.',
-    'I can\'t tell which {noun} "{phrase}" is.',
-    '"{phrase}" leaves the {noun} open.',
-    'Nothing says which {noun} "{phrase}" is.',
-)
 _ASKS = (
     "Which {noun} do you mean?",
     "Could you tell me which {noun} you have in mind?",
@@ -476,8 +469,10 @@ class Narrator:
     @staticmethod
     def given(items: list[str], rng: random.Random, unnamed: str | None = None) -> str:
         """What the request names, in the user's words, before deciding what to do with it. The vague
-        phrase `unnamed` (a value left out) is marked as naming nothing where it is copied, so the
-        question about it follows from the first line."""
+        phrase `unnamed` (a value left out) is marked as naming nothing where it is copied, and the list
+        stops there: the question about it comes next, right after the mark."""
+        if unnamed in items:
+            items = items[: items.index(unnamed) + 1]
         marked = [item + rng.choice(_UNNAMED) if item == unnamed else item for item in items]
         listed = marked[0] if len(marked) == 1 else ", ".join(marked[:-1]) + " and " + marked[-1]
         return rng.choice(_GIVENS).format(items=listed)
@@ -487,12 +482,10 @@ class Narrator:
         """No offered function can do what is asked: say so, naming what there is."""
         return rng.choice(_REFUSALS).format(names=", ".join(functions))
 
-    def ask(self, noun: str, phrase: str | None, rng: random.Random) -> str:
-        """A value the request left out: say which phrase leaves it open, and ask instead of guessing."""
-        question = rng.choice(_ASKS).format(noun=noun)
-        if phrase is None:
-            return question
-        return rng.choice(_GAPS).format(phrase=phrase, noun=noun) + " " + question
+    @staticmethod
+    def ask(noun: str, rng: random.Random) -> str:
+        """A value the request left out: ask for it instead of guessing."""
+        return rng.choice(_ASKS).format(noun=noun)
 
     def retry(self, error: str, rng: random.Random) -> str:
         """A transient failure: say so and call again."""

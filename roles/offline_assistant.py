@@ -173,7 +173,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         given = [Narrator.given(self._given, rng, self._vague)] if progress.turns == 0 and self._given else []
         if self._must_ask(ready, progress):
             assert self._task.withheld is not None
-            return "\n".join([*given, narrator.ask(self._task.withheld.noun, self._vague, rng)])
+            # On the same line as the marked phrase: nothing stands between the mark and the question.
+            return " ".join([*given, Narrator.ask(self._task.withheld.noun, rng)])
         batch = ready if self._batch else ready[:1]
         calls = [self._call(step, values, progress) for step in batch]
         if not progress.issued:

@@ -42,7 +42,8 @@ def _assistant(trajectory: Trajectory) -> list[AssistantTurn]:
 def test_every_kind_of_move_has_at_least_five_phrasings() -> None:
     moves = {
         "givens": narration._GIVENS,
-        "gaps": narration._GAPS,
+        "asks": narration._ASKS,
+        "unnamed marks": narration._UNNAMED,
         "plan openers": narration._PLAN_OPENERS,
         "call steps": narration._CALL_STEPS,
         "function signatures": narration._SIGNATURES,

@@ -85,13 +85,13 @@ def test_clarify_asks_for_the_left_out_value_and_rejects_an_invented_one(
     assert len(user) == 2 and task.withheld.text in user[1].content
     question = trajectory.turns[1]
     assert isinstance(question, AssistantTurn) and not question.tool_calls and question.content.endswith("?")
-    # the turn first names what the request gives, then says which phrase leaves the value open, and asks
+    # one line: what the request gives up to the vague phrase, marked (and only it) as naming nothing
+    # where it is copied, then at once the question about it
     noun = task.withheld.noun
     vague = next(v for v in (p.format(noun=noun) for p in VAGUE_PHRASES) if v in task.instruction)
-    given, asked = question.content.split("\n")
-    assert vague in given and f'"{vague}"' in asked and noun in asked
-    # the first line marks the vague phrase, and only it, as naming nothing, right where it is copied
-    assert f"{vague} (" in given and given.count(" (") == 1
+    assert "\n" not in question.content and question.content.count(" (") == 1
+    given, asked = question.content.split(")", 1)
+    assert given.split(" (")[0].endswith(vague) and asked.startswith(". ") and noun in asked
     assert _check(task, trajectory, CheckName.ASKED_NOT_GUESSED).passed
     # the same calls without asking: the value is invented, and the layer says so
     calls = [t for t in trajectory.turns[3:]]
