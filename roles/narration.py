@@ -23,11 +23,28 @@ from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, Task
 __all__ = ["Narrator", "parameter_noun"]
 
 _PLAN_OPENERS = (
-    "Here's my plan: {steps}.",
-    "My plan: {steps}.",
-    "I'll {steps}.",
-    "To answer this, I'll {steps}.",
-    "Let me {steps}.",
+    "Here's my plan, {count}: {steps}.",
+    "My plan, in {count}: {steps}.",
+    "I'll do it in {count}: {steps}.",
+    "This takes {count}: {steps}.",
+    "Plan, {count}: {steps}.",
+)
+# Where the work stands, at the start of every turn after results ("Step 1 of 3 done."), and the label
+# of each step as it is taken ("Step 2 of 3: ..."): the count the plan gave, so the turn that answers is
+# the one after the last step, never one after an earlier result.
+_DONE = (
+    "Step {k} of {n} done.",
+    "Step {k} of {n} is done.",
+    "Done with step {k} of {n}.",
+    "That completes step {k} of {n}.",
+    "Step {k} of {n}: done.",
+)
+_DONE_MANY = (
+    "Steps {k} of {n} done.",
+    "Steps {k} of {n} are done.",
+    "Done with steps {k} of {n}.",
+    "That completes steps {k} of {n}.",
+    "Steps {k} of {n}: done.",
 )
 _CALL_STEPS = (
     "look up {p} with {fn}",
@@ -345,7 +362,26 @@ class Narrator:
             steps = parts[0]
         else:
             steps = first + parts[0] + "".join(middle + p for p in parts[1:-1]) + last + parts[-1]
-        return rng.choice(_PLAN_OPENERS).format(steps=steps)
+        count = f"{len(parts)} step" + ("s" if len(parts) > 1 else "")
+        return rng.choice(_PLAN_OPENERS).format(steps=steps, count=count)
+
+    def done(self, indices: list[int], rng: random.Random) -> list[str]:
+        """Which steps the new results complete, counted as the plan counted them ("Steps 1 and 2 of 3
+        done."); nothing for a follow-up request, which has no plan of its own."""
+        if not indices or self._answered:
+            return []
+        numbers = [str(i + 1) for i in sorted(indices)]
+        n = len(self._steps)
+        if len(numbers) == 1:
+            return [rng.choice(_DONE).format(k=numbers[0], n=n)]
+        listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
+        return [rng.choice(_DONE_MANY).format(k=listed, n=n)]
+
+    def labelled(self, step: ReferenceStep, text: str) -> str:
+        """A step's line as it is taken, with its place in the plan ("Step 2 of 3: ...")."""
+        if self._answered:
+            return text
+        return f"Step {step.subtask + 1} of {len(self._steps)}: {text}"
 
     def _signature(self, step: ReferenceStep, rng: random.Random) -> str:
         """A function as the plan names it: with the kind of value it takes and what the task reads from

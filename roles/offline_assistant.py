@@ -158,12 +158,13 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             earlier = {k: v for k, v in progress.outputs.items() if k not in progress.latest}
             known_before = _resolve(reference.steps, earlier)
             last = reference.steps[-1]
+            done = narrator.done(sorted(progress.latest), rng)
             if last.subtask in values:
                 # The answer states the last result: no separate note on it.
                 skip = progress.latest - ({last.subtask} if last.function else set())
                 said = self._learned(narrator, reference, values, known_before, skip, rng)
-                return "\n".join([*said, render_final_block(narrator.answer(values, rng))])
-            said = self._learned(narrator, reference, values, known_before, progress.latest, rng)
+                return "\n".join([*done, *said, render_final_block(narrator.answer(values, rng))])
+            said = [*done, *self._learned(narrator, reference, values, known_before, progress.latest, rng)]
             ready = [s for s in reference.steps if self._is_ready(s, values, progress.issued)]
         except (LogicError, KeyError, TypeError) as exc:
             return f"I could not combine the results ({exc}).\n{_GIVE_UP}"
@@ -180,7 +181,8 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         if not progress.issued:
             thought = "\n".join([*given, narrator.plan(rng)])
         else:
-            thought = "\n".join([*said, *(narrator.next_call(s, values, rng) for s in batch)])
+            calling = (narrator.labelled(s, narrator.next_call(s, values, rng)) for s in batch)
+            thought = "\n".join([*said, *calling])
         return ScriptedReply(calls, thought=self._as_the_user_wrote(thought, progress))
 
     def _vague_phrase(self) -> str | None:
@@ -237,7 +239,10 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         if step is None or fault is None or step.function != self._task.faulty_function():
             return f"A call failed ({error}).\n{_GIVE_UP}"
         values = _resolve(reference.steps, progress.outputs)
-        notes = [narrator.note(s, values, rng) for s in reference.steps if s.subtask in progress.latest]
+        notes = [
+            *narrator.done(sorted(progress.latest), rng),
+            *(narrator.note(s, values, rng) for s in reference.steps if s.subtask in progress.latest),
+        ]
         attempts = len(progress.failures[step_index])
         if fault.kind == "typo" and attempts == 1:
             why = narrator.correct(fault.typo or "", _error_hint(error), rng)
@@ -263,7 +268,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             if step.subtask in latest and not narrator.is_picked_from(step):
                 lines.append(narrator.note(step, values, rng))
             elif step.function is None and step.subtask in values and step.subtask not in known_before:
-                lines.append(narrator.working(step, values, rng))
+                lines.append(narrator.labelled(step, narrator.working(step, values, rng)))
         return lines
 
     def _must_ask(self, ready: list[ReferenceStep], progress: _Progress) -> bool:

@@ -163,7 +163,7 @@ def test_a_comparison_says_which_value_is_larger_before_the_answer_picks_a_side(
                 if all(label.lower() in line.lower() for label in step.labels)
                 and any(m in line for m in marks)
             )
-            shown = line.lower()
+            shown = re.sub(r"^step \d+ of \d+: ", "", line.lower())  # the step's place in the plan
             for label in step.labels:
                 shown = shown.replace(label.lower(), "")
             numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", shown)]
