@@ -45,6 +45,8 @@ def test_every_kind_of_move_has_at_least_five_phrasings() -> None:
         "asks": narration._ASKS,
         "unnamed marks": narration._UNNAMED,
         "plan openers": narration._PLAN_OPENERS,
+        "steps done": narration._DONE,
+        "several steps done": narration._DONE_MANY,
         "call steps": narration._CALL_STEPS,
         "function signatures": narration._SIGNATURES,
         "notes": narration._NOTES,
@@ -123,6 +125,32 @@ def test_logic_is_worked_before_the_answer_and_the_answer_is_a_sentence(episodes
             if step.operation in (LogicOp.DIFFERENCE, LogicOp.SUM):
                 shown = narration.render_value(step.result)
                 assert shown in before, (task.instruction, shown, before)  # the operation's result, worked
+
+
+def test_the_plan_counts_its_steps_and_only_the_turn_after_the_last_one_answers(
+    episodes: list[Episode],
+) -> None:
+    """The plan says how many steps there are; each later turn opens with the steps its new results
+    complete and labels each step it takes, counting as the plan did: every step is accounted for once,
+    in order, and the step count reaches the last step only in the turn that answers."""
+    for task, trajectory in episodes:
+        assert task.reference is not None
+        n = len(task.reference.steps)
+        first, *later = _assistant(trajectory)
+        assert re.search(rf"\b{n} steps?:", first.content), first.content
+        done_seen: list[int] = []
+        taken: set[int] = set()
+        for turn in later:
+            head = turn.content.splitlines()[0] if turn.content else ""
+            assert head.endswith(".") and f" of {n}" in head, (task.instruction, turn.content)
+            done = [int(k) for k in re.findall(r"\d+", head.rsplit(" of ", 1)[0])]
+            labelled = [int(k) for k in re.findall(rf"^Step (\d+) of {n}: ", turn.content, re.M)]
+            done_seen += done
+            taken.update(labelled)
+            finished = n in done or (n in labelled and not turn.tool_calls)
+            assert finished == (turn.final_answer is not None), (task.instruction, turn.content)
+        assert done_seen == sorted(set(done_seen)), (task.instruction, done_seen)
+        assert set(done_seen) | taken == set(range(1, n + 1)), (task.instruction, done_seen, taken)
 
 
 def test_the_plan_names_each_function_with_what_it_takes_and_what_the_task_reads(
