@@ -1,15 +1,16 @@
 """What the offline assistant says in its own words: a plan, a note on each new result, every logic step
 worked out, and the answer as a sentence in the question's terms.
 
-A student model learns what the assistant turns show, so they show what a capable assistant would write:
-on the first turn, what the request names in the user's words, then the plan in plain words (or, for a
-value the request leaves out, the question about it); after results, only the new ones and only the
-fields that matter; each logic step's working (the operands, the values compared, the count) before its
-result is used; the answer as a sentence, with its unit. The wording comes from the task's reference
-(each step's noun phrase in the question's terms, its noun and unit: datamodel.tasks.ReferenceStep),
-never from the hidden sub-task hints. Each kind of move has several phrasings, picked by a generator
-seeded per task and turn, so no single template dominates a dataset and the same seed gives the same
-text.
+A student model learns what the assistant turns show, so they show what a capable assistant would write: on
+the first turn, what the request names in the user's words, then the plan in plain words (or, for a value the
+request leaves out, the question about it), saying how many steps it takes; after results, which steps they
+complete ("Steps 1 and 2 of 3 done.", each step labelled as it is taken, so the answer comes only after the
+last step), then only the new results and only the fields that matter; each logic step's working (the
+operands, the values compared, the count) before its result is used; the answer as a sentence, with its unit.
+The wording comes from the task's reference (each step's noun phrase in the question's terms, its noun and
+unit: datamodel.tasks.ReferenceStep), never from the hidden sub-task hints. Each kind of move has several
+phrasings, picked by a generator seeded per task and turn, so no single template dominates a dataset and the
+same seed gives the same text.
 """
 
 from __future__ import annotations
