@@ -16,6 +16,7 @@ same seed gives the same text.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from typing import Any
 
 from composition.logic import answer_matches, render_value
@@ -366,17 +367,14 @@ class Narrator:
         count = f"{len(parts)} step" + ("s" if len(parts) > 1 else "")
         return rng.choice(_PLAN_OPENERS).format(steps=steps, count=count)
 
-    def done(self, indices: list[int], rng: random.Random) -> list[str]:
+    def done(self, indices: Collection[int], rng: random.Random) -> list[str]:
         """Which steps the new results complete, counted as the plan counted them ("Steps 1 and 2 of 3
         done."); nothing for a follow-up request, which has no plan of its own."""
         if not indices or self._answered:
             return []
-        numbers = [str(i + 1) for i in sorted(indices)]
-        n = len(self._steps)
-        if len(numbers) == 1:
-            return [rng.choice(_DONE).format(k=numbers[0], n=n)]
-        listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
-        return [rng.choice(_DONE_MANY).format(k=listed, n=n)]
+        templates = _DONE if len(indices) == 1 else _DONE_MANY
+        listed = _listed([str(i + 1) for i in sorted(indices)])
+        return [rng.choice(templates).format(k=listed, n=len(self._steps))]
 
     def labelled(self, step: ReferenceStep, text: str) -> str:
         """A step's line as it is taken, with its place in the plan ("Step 2 of 3: ...")."""
@@ -511,8 +509,7 @@ class Narrator:
         if unnamed in items:
             items = items[: items.index(unnamed) + 1]
         marked = [item + rng.choice(_UNNAMED) if item == unnamed else item for item in items]
-        listed = marked[0] if len(marked) == 1 else ", ".join(marked[:-1]) + " and " + marked[-1]
-        return rng.choice(_GIVENS).format(items=listed)
+        return rng.choice(_GIVENS).format(items=_listed(marked))
 
     @staticmethod
     def refusal(functions: list[str], rng: random.Random) -> str:
@@ -542,6 +539,11 @@ class Narrator:
         if isinstance(binding, LiteralArg):
             return render_value(binding.value)
         return self.phrase_as_asked(self._steps[binding.step])
+
+
+def _listed(items: list[str]) -> str:
+    """Items as a sentence lists them: "A", "A and B", "A, B and C"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _label(item: Any, name: str | None) -> str:

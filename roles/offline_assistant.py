@@ -158,7 +158,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             earlier = {k: v for k, v in progress.outputs.items() if k not in progress.latest}
             known_before = _resolve(reference.steps, earlier)
             last = reference.steps[-1]
-            done = narrator.done(sorted(progress.latest), rng)
+            done = narrator.done(progress.latest, rng)
             if last.subtask in values:
                 # The answer states the last result: no separate note on it.
                 skip = progress.latest - ({last.subtask} if last.function else set())
@@ -240,7 +240,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
             return f"A call failed ({error}).\n{_GIVE_UP}"
         values = _resolve(reference.steps, progress.outputs)
         notes = [
-            *narrator.done(sorted(progress.latest), rng),
+            *narrator.done(progress.latest, rng),
             *(narrator.note(s, values, rng) for s in reference.steps if s.subtask in progress.latest),
         ]
         attempts = len(progress.failures[step_index])
