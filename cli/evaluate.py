@@ -167,7 +167,7 @@ def evaluate(ctx: typer.Context) -> None:
             raise fail(str(exc)) from None
         _announce(sessions, ids[-1], config)
     if not distributed:  # the distributed path has its own (cli.worker)
-        from simulator.batch import stop_on_signals
+        from simulator.stopping import stop_on_signals
 
         stop_on_signals()  # Ctrl-C and SIGTERM: the run is marked interrupted and resumable, as in generate
     reports = []

@@ -41,8 +41,9 @@ def generate(ctx: typer.Context) -> None:
     from cli.commands import read_generate
     from cli.cost import ledger_table, stored_token_usage
     from db.reports import behaviour_mix, call_figures, outcome_counts, task_mix
-    from simulator.batch import BatchProgress, stop_on_signals
+    from simulator.batch import BatchProgress
     from simulator.generate import GenerateError, GenerateInterrupted, generate_run
+    from simulator.stopping import stop_on_signals
 
     stop_on_signals()  # Ctrl-C and SIGTERM stop the run cleanly (marked interrupted, resumable)
     command = read_generate(ctx.args)

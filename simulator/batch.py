@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import queue
-import signal
 import sys
-import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -40,6 +38,7 @@ from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.pool import WorkerPool, first_failure, send, worker_pool
 from simulator.runs import EpisodeOutcome, RunError, RunInterrupted, WorkerError, offline_world
+from simulator.stopping import interrupt_after
 from simulator.verify import verify
 
 __all__ = [
@@ -178,7 +177,7 @@ def _add_world_tasks(sessions: sessionmaker[Session], run_id: int, config: Gener
     with sessions() as session:
         start = store.task_count(session, run_id)
     for chunk in _missing_tasks(config, start):
-        with _interrupt_after(), sessions.begin() as session:  # Ctrl-C waits for the chunk's commit
+        with interrupt_after(), sessions.begin() as session:  # Ctrl-C waits for the chunk's commit
             store.add_tasks(session, run_id, chunk, start_idx=start)
         start += len(chunk)
 
@@ -310,63 +309,6 @@ def _next_chunk(pool: WorkerPool, jobs: list[Future[None]]) -> list[EpisodeOutco
             raise failure[1]
 
 
-_INTERRUPTING = (signal.SIGINT, signal.SIGTERM)
-_stop_requested = threading.Event()  # set by _interrupt; outlives a KeyboardInterrupt Python swallowed
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    _stop_requested.set()
-    raise KeyboardInterrupt
-
-
-def _quiet_remembered_stop(unraisable: sys.UnraisableHookArgs) -> None:
-    """The unraisable hook while `stop_on_signals` is in force: a stop swallowed inside a weakref
-    callback or a __del__ is remembered (acted on at the next commit), so printing its traceback would
-    only alarm; anything else goes to the hook that was there before."""
-    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _stop_requested.is_set():
-        return
-    _hook_before[0](unraisable)
-
-
-_hook_before: list[Callable[[sys.UnraisableHookArgs], object]] = [sys.unraisablehook]
-
-
-def stop_on_signals() -> None:
-    """Make Ctrl-C and SIGTERM stop a run (it is then marked interrupted and resumable), also when the
-    shell started the process with SIGINT ignored. Python only prints a KeyboardInterrupt raised inside
-    a weakref callback or a __del__ (garbage collection can run one at any bytecode), so the request is
-    also remembered and acted on after the next stored episode, and that print is left out."""
-    _stop_requested.clear()
-    for signum in _INTERRUPTING:
-        signal.signal(signum, _interrupt)
-    if sys.unraisablehook is not _quiet_remembered_stop:
-        _hook_before[0] = sys.unraisablehook
-        sys.unraisablehook = _quiet_remembered_stop
-
-
-@contextmanager
-def _interrupt_after() -> Iterator[None]:
-    """Hold Ctrl-C (and SIGTERM where it interrupts too, as in `button generate`) until the block ends,
-    then raise it. A KeyboardInterrupt inside a SQLite write leaves the invalidated connection holding
-    the write lock, so marking the run interrupted then fails with 'database is locked'; deferred, the
-    episode's transaction completes and the stop is clean."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread
-        return
-    caught: list[int] = []
-    raising = (signal.default_int_handler, _interrupt)
-    held = [signum for signum in _INTERRUPTING if signal.getsignal(signum) in raising]
-    previous = [signal.signal(signum, lambda signum, _frame: caught.append(signum)) for signum in held]
-    try:
-        yield
-    finally:
-        for signum, handler in zip(held, previous, strict=True):
-            signal.signal(signum, handler)
-    if caught or _stop_requested.is_set():
-        _stop_requested.clear()  # acted on now
-        raise KeyboardInterrupt
-
-
 def store_episode(
     sessions: sessionmaker[Session],
     run_id: int,
@@ -379,7 +321,7 @@ def store_episode(
     with whatever `also(session, conversation_id)` adds to it (an evaluation's metrics row) and the
     `worker` that simulated it (distributed runs); Ctrl-C waits until it commits. Returns the
     conversation's id."""
-    with _interrupt_after(), sessions.begin() as session:
+    with interrupt_after(), sessions.begin() as session:
         conversation_id = store.add_conversation(
             session,
             run_id=run_id,

@@ -33,6 +33,7 @@ from simulator.episode import EpisodeConfig
 from simulator.llm_batch import make_runtime, simulate_llm
 from simulator.pool import WORKER_CONTEXT, WorkerPool, first_failure, send, worker_pool, worker_shared
 from simulator.runs import EpisodeOutcome, WorkerError, offline_world
+from simulator.stopping import cancelled_by_stop
 
 __all__ = ["llm_processes", "run_llm_episodes"]
 
@@ -67,7 +68,8 @@ def run_llm_episodes(
     processes = llm_processes(config, len(pending))
     if processes == 1:
         world = offline_world(config.world_seed)
-        return asyncio.run(simulate_llm(pending, config, world, runtime, store, episode_config))
+        simulation = simulate_llm(pending, config, world, runtime, store, episode_config)
+        return asyncio.run(cancelled_by_stop(simulation))
     asyncio.run(_check_clients(config, runtime))
     if runtime.cache is not None:
         runtime.cache.close()  # each worker opens the same file itself
