@@ -135,7 +135,7 @@ async def _follow(
     work: WorkerSettings | None,
     label: str,
 ) -> tuple[RunProgress, bool]:
-    from cli.worker import stop_on_signals
+    from cli.worker import drain_on_signals
     from simulator.distributed import distribute
 
     stop = asyncio.Event()
@@ -143,7 +143,7 @@ async def _follow(
     def stopping() -> None:
         err_console.print("stopping: the episodes in flight here finish first (Ctrl-C again: stop at once)")
 
-    with counting_bar(label, _COUNTS) as bar, stop_on_signals(stop, stopping):
+    with counting_bar(label, _COUNTS) as bar, drain_on_signals(stop, stopping):
         handle = bar.add_task("simulate", total=len(task_ids), accepted=0, rejected=0)
 
         def show(p: RunProgress) -> None:

@@ -26,7 +26,7 @@ from cli.app import app, cli_errors, console, err_console, fail, open_store
 if TYPE_CHECKING:
     from simulator.distributed import WorkerSettings
 
-__all__ = ["quiet_queue_logs", "stop_on_signals", "worker"]
+__all__ = ["quiet_queue_logs", "drain_on_signals", "worker"]
 
 _HARD_EXIT = 130
 
@@ -41,7 +41,7 @@ def quiet_queue_logs() -> None:
 
 
 @contextmanager
-def stop_on_signals(stop: asyncio.Event, on_first: Callable[[], None]) -> Iterator[None]:
+def drain_on_signals(stop: asyncio.Event, on_first: Callable[[], None]) -> Iterator[None]:
     """In the running event loop: the first Ctrl-C or SIGTERM sets `stop` (the episodes in flight
     finish), a second one leaves at once. Outside the main thread (tests in-process) signals stay
     as they are."""
@@ -77,7 +77,7 @@ async def _serve(db: str, settings: WorkerSettings, children: list[subprocess.Po
         for child in children:
             child.send_signal(signal.SIGTERM)
 
-    with stop_on_signals(stop, stopping):
+    with drain_on_signals(stop, stopping):
         await serve(db, sessions, settings, stop)
 
 

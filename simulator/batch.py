@@ -38,7 +38,7 @@ from simulator.build import offline_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.pool import WorkerPool, first_failure, send, worker_pool
 from simulator.runs import EpisodeOutcome, RunError, RunInterrupted, WorkerError, offline_world
-from simulator.stopping import interrupt_after
+from simulator.stopping import interrupt_after, run_stoppable
 from simulator.verify import verify
 
 __all__ = [
@@ -246,7 +246,7 @@ def simulate_chunk(
     chunk: Sequence[tuple[int, CompositionalTask]], config: GenerateConfig
 ) -> list[EpisodeOutcome]:
     """Run a chunk of episodes concurrently on a fresh event loop (in a worker or in-process)."""
-    return asyncio.run(_simulate_all(chunk, config))
+    return run_stoppable(_simulate_all(chunk, config))
 
 
 async def _simulate_all(

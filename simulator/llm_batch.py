@@ -32,6 +32,7 @@ from simulator.bottom_up import run_bottom_up
 from simulator.build import episode_clients, llm_clients
 from simulator.episode import EpisodeConfig, run_episode
 from simulator.runs import EpisodeOutcome
+from simulator.stopping import run_stoppable
 from simulator.verify import verify
 
 __all__ = ["BOTTOM_UP_STAGE", "bottom_up_tasks", "make_runtime", "simulate_llm"]
@@ -85,7 +86,7 @@ def bottom_up_tasks(
             if runtime.cache is not None:
                 runtime.cache.close()
 
-    return asyncio.run(run())
+    return run_stoppable(run())
 
 
 async def simulate_llm(

@@ -33,7 +33,7 @@ from simulator.episode import EpisodeConfig
 from simulator.llm_batch import make_runtime, simulate_llm
 from simulator.pool import WORKER_CONTEXT, WorkerPool, first_failure, send, worker_pool, worker_shared
 from simulator.runs import EpisodeOutcome, WorkerError, offline_world
-from simulator.stopping import cancelled_by_stop
+from simulator.stopping import run_stoppable
 
 __all__ = ["llm_processes", "run_llm_episodes"]
 
@@ -69,7 +69,7 @@ def run_llm_episodes(
     if processes == 1:
         world = offline_world(config.world_seed)
         simulation = simulate_llm(pending, config, world, runtime, store, episode_config)
-        return asyncio.run(cancelled_by_stop(simulation))
+        return run_stoppable(simulation)
     asyncio.run(_check_clients(config, runtime))
     if runtime.cache is not None:
         runtime.cache.close()  # each worker opens the same file itself

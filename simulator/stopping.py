@@ -1,8 +1,8 @@
 """How Ctrl-C and SIGTERM stop a run: the run is marked interrupted and resumable, nothing stored is lost.
 
 `stop_on_signals` makes both signals raise KeyboardInterrupt (a batch scheduler sends SIGTERM);
-`interrupt_after` holds the stop until a transaction commits; `cancelled_by_stop` turns it, inside an
-event loop, into a cancellation of the whole simulation at its current await.
+`interrupt_after` holds the stop until a transaction commits; `run_stoppable` runs an event loop in
+which the stop becomes a cancellation of the whole work at its current await.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import asyncio
 import signal
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["cancelled_by_stop", "interrupt_after", "stop_on_signals"]
+__all__ = ["interrupt_after", "run_stoppable", "stop_on_signals"]
 
 T = TypeVar("T")
 
@@ -76,7 +76,13 @@ def interrupt_after() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-async def cancelled_by_stop(work: Awaitable[T]) -> T:
+def run_stoppable(work: Coroutine[object, object, T]) -> T:
+    """`asyncio.run(work)` for every event loop the main process runs while `stop_on_signals` is in
+    force (the in-process simulation, the LLM bottom-up stages): a stop cancels `work` at its await."""
+    return asyncio.run(_cancelled_by_stop(work))
+
+
+async def _cancelled_by_stop(work: Awaitable[T]) -> T:
     """Await `work` in the running loop so that a stop (where `stop_on_signals` is in force) cancels it
     at the await it is waiting on, and then leaves as KeyboardInterrupt. Raised from the signal handler
     instead, the KeyboardInterrupt lands in whichever task runs at that moment, possibly one of AutoGen's

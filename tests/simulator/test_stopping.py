@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from simulator.stopping import cancelled_by_stop, stop_on_signals
+from simulator.stopping import run_stoppable, stop_on_signals
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_a_signal_during_another_tasks_step_cancels_at_the_next_await(
 
     installed = signal.getsignal(signum)
     with pytest.raises(KeyboardInterrupt):
-        asyncio.run(cancelled_by_stop(simulation()))
+        run_stoppable(simulation())
     assert log == ["step completed", "simulation cleaned up"]  # raised in the step, it would never complete
     assert signal.getsignal(signum) is installed
 
@@ -57,4 +57,4 @@ def test_work_that_ends_on_its_own_returns_its_value(stopping_signals: None) -> 
         await asyncio.sleep(0)
         return 7
 
-    assert asyncio.run(cancelled_by_stop(work())) == 7
+    assert run_stoppable(work()) == 7
