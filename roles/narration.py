@@ -20,6 +20,7 @@ from collections.abc import Collection
 from typing import Any
 
 from composition.logic import answer_matches, render_value
+from composition.world.phrasing import with_article
 from datamodel.reference import LiteralArg, LogicOp, RefArg, ReferenceStep, TaskReference
 
 __all__ = ["Narrator", "parameter_noun"]
@@ -387,7 +388,7 @@ class Narrator:
         its result, so the choice follows the spec's parameters and response fields."""
         assert step.function is not None
         inp = " and ".join(dict.fromkeys(parameter_noun(p) for p in step.arguments)) or "request"
-        a_inp = ("an " if inp[0] in "aeiou" else "a ") + inp
+        a_inp = with_article(inp)
         field = self._fields.get(step.subtask)
         out = field or f"a list of {step.noun or 'items'}"  # as the spec's `responses` spell it
         return rng.choice(_SIGNATURES).format(fn=step.function, inp=inp, a_inp=a_inp, out=out)

@@ -26,7 +26,7 @@ from autogen_core.models import AssistantMessage, FunctionExecutionResultMessage
 from autogen_core.tools import Tool, ToolSchema
 
 from composition.logic import LogicError, apply_logic, render_value
-from composition.world.behaviours import VAGUE_PHRASES
+from composition.world.behaviours import vague_phrases
 from datamodel.behaviours import Behaviour
 from datamodel.button_format import render_final_block
 from datamodel.reference import LiteralArg, RefArg, ReferenceStep, TaskReference
@@ -190,8 +190,7 @@ class OfflineAssistantClient(ScriptedChatCompletionClient):
         withheld = self._task.withheld
         if withheld is None:
             return None
-        phrases = (p.format(noun=withheld.noun) for p in VAGUE_PHRASES)
-        return next((p for p in phrases if p in self._task.instruction), None)
+        return next((p for p in vague_phrases(withheld.noun) if p in self._task.instruction), None)
 
     def _given_values(self) -> list[str]:
         """The names, titles, places and dates the first request gives, as the user wrote them (a

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from composition.compose import compose_sequential
 from composition.logic import LogicError, render_value
 from composition.world.expr import Call, Literal, Logic, Node, Reject, Steps, phrase
-from composition.world.phrasing import capitalize, noun_of, value_format, wrappers_for
+from composition.world.phrasing import capitalize, noun_of, value_format, with_article, wrappers_for
 from composition.world.questions import atomic_question
 from composition.world.types import feeds
 from datamodel.behaviours import Behaviour, BehaviourMix, FollowUp, ToolFault, Withheld
@@ -34,22 +34,30 @@ __all__ = [
     "DOWN_MESSAGES",
     "GENERIC_NAME_WORDS",
     "TRANSIENT_MESSAGES",
-    "VAGUE_PHRASES",
     "draw_behaviour",
     "look_alikes_of",
+    "vague_phrases",
     "with_behaviour",
 ]
 
 # Values a person may leave out and give when asked: names and titles, not numbers or dates; and how
 # a request refers to one it leaves out.
 _NAMED = ("_name", "_title", "city", "country")
-VAGUE_PHRASES = (
+_VAGUE_PHRASES = (
     "my favourite {noun}",
     "a certain {noun}",
     "the {noun} I'm thinking of",
-    "a {noun} a friend told me about",
-    "a {noun} I want to check",
+    "{a_noun} a friend told me about",
+    "{a_noun} I want to check",
 )
+
+
+def vague_phrases(noun: str) -> tuple[str, ...]:
+    """The ways a request can refer to a {noun} it leaves out ("a certain course", "an album I want
+    to check")."""
+    return tuple(p.format(noun=noun, a_noun=with_article(noun)) for p in _VAGUE_PHRASES)
+
+
 # What a failing service says: once (transient) and for good (down, by domain).
 TRANSIENT_MESSAGES = (
     "Service temporarily unavailable (HTTP 503). Please retry.",
@@ -133,7 +141,7 @@ def _clarify(task: CompositionalTask, steps: Steps, rng: random.Random) -> Compo
         return None
     index, argument, literal = candidates[0]
     noun = noun_of(literal.stype)
-    vague = rng.choice(VAGUE_PHRASES).format(noun=noun)
+    vague = rng.choice(vague_phrases(noun))
     hidden = [
         sub.model_copy(
             update={"instruction": sub.instruction.replace(literal.text, f"the {noun} the user names")}

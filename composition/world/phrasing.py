@@ -24,6 +24,7 @@ __all__ = [
     "noun_of",
     "render_literal",
     "sample_literal",
+    "with_article",
     "wrappers_for",
 ]
 
@@ -148,6 +149,17 @@ def render_literal(value: Any, stype: str) -> str:
     if stype in _UNITS:
         return _UNITS[stype].format(render_value(value))
     return render_value(value)
+
+
+# Words that start with a vowel letter but a consonant sound ("a university", "a European city").
+_CONSONANT_SOUND = ("uni", "use", "usu", "eu", "one", "once")
+
+
+def with_article(noun: str) -> str:
+    """The noun with "a" or "an" as it is said: "an album", "a university", "a city"."""
+    lowered = noun.lower()
+    vowel_sound = lowered[:1] in ("a", "e", "i", "o", "u") and not lowered.startswith(_CONSONANT_SOUND)
+    return f"{'an' if vowel_sound else 'a'} {noun}"
 
 
 def capitalize(text: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from composition.world.behaviours import vague_phrases
 from composition.world.catalog import all_functions
 from composition.world.offline import OfflineWorld
-from composition.world.phrasing import ENTITY_OF_STYPE, sample_literal
+from composition.world.phrasing import ENTITY_OF_STYPE, sample_literal, with_article
 from datamodel.tasks import FunctionSpec
 
 
@@ -59,3 +60,10 @@ def test_some_functions_take_two_linked_inputs_and_some_return_lists() -> None:
 
 def test_catalog_is_the_same_for_every_world_seed() -> None:
     assert list(OfflineWorld(1).functions) == list(OfflineWorld(2).functions)
+
+
+def test_nouns_take_the_article_they_are_said_with() -> None:
+    said = [with_article(n) for n in ("album", "event", "ingredient", "university", "city", "euro amount")]
+    assert said == ["an album", "an event", "an ingredient", "a university", "a city", "a euro amount"]
+    assert "an artist I want to check" in vague_phrases("artist")
+    assert "a university a friend told me about" in vague_phrases("university")

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from composition.logic import render_value
-from composition.world.behaviours import VAGUE_PHRASES, look_alikes_of
+from composition.world.behaviours import look_alikes_of, vague_phrases
 from composition.world.offline import OfflineWorld
 from datamodel.behaviours import Behaviour, BehaviourMix
 from datamodel.checks import CheckName, CheckResult
@@ -88,7 +88,7 @@ def test_clarify_asks_for_the_left_out_value_and_rejects_an_invented_one(
     # one line: what the request gives up to the vague phrase, marked (and only it) as naming nothing
     # where it is copied, then at once the question about it
     noun = task.withheld.noun
-    vague = next(v for v in (p.format(noun=noun) for p in VAGUE_PHRASES) if v in task.instruction)
+    vague = next(v for v in vague_phrases(noun) if v in task.instruction)
     assert "\n" not in question.content and question.content.count(" (") == 1
     given, asked = question.content.split(")", 1)
     assert given.split(" (")[0].endswith(vague) and asked.startswith(". ") and noun in asked
