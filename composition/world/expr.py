@@ -8,6 +8,7 @@ whose arguments point back at earlier steps with ``RefArg``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,13 +111,22 @@ def phrase(node: Node, ref_text: RefText | None = None) -> str:
     if isinstance(node, Literal):
         return node.text
     if isinstance(node, Call):
-        return node.template.format(**{k: _inner(a, ref_text) for k, a in node.args.items()})
+        return _said_once(node.template.format(**{k: _inner(a, ref_text) for k, a in node.args.items()}))
     if len(node.operands) == 2 and "{a}" in node.template:
         a, b = (_inner(o, ref_text) for o in node.operands)
         return node.template.format(a=a, b=b)
     list_call = node.operands[0]
     assert isinstance(list_call, Call)
     return node.template.format(**{k: _inner(a, ref_text) for k, a in list_call.args.items()})
+
+
+_KIND_TWICE = re.compile(r"\b(the \w+) \1\b")
+
+
+def _said_once(text: str) -> str:
+    """A kind named before an inner phrase that names it itself is said once: "the home city of the
+    brand {x}" around "the brand that makes ..." reads "the home city of the brand that makes ..."."""
+    return _KIND_TWICE.sub(r"\1", text)
 
 
 def _inner(node: Node, ref_text: RefText | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -97,6 +98,14 @@ def test_instruction_names_no_function_and_carries_every_literal(
                     assert render_value(binding.value) in task.instruction, (binding.value, task.instruction)
             for label in step.labels:
                 assert label in task.instruction
+
+
+def test_instructions_name_a_kind_once(world_tasks: list[CompositionalTask]) -> None:
+    """A nested phrase that names its own kind is not announced by it again ("the brand the brand that
+    makes ...")."""
+    repeated = [t.instruction for t in world_tasks if re.search(r"\b(the \w+) \1\b", t.instruction)]
+    assert not repeated
+    assert any("the brand that makes" in t.instruction for t in world_tasks)
 
 
 def test_atomic_tasks_and_scenarios_are_short(world_tasks: list[CompositionalTask]) -> None:
