@@ -90,7 +90,7 @@ def _health() -> list[WorldFunction]:
                     "years",
                     "integer",
                     "Years in practice.",
-                    "the years of experience of {x}",
+                    "the number of years {x} has practised",
                 ),
             ],
         ),
