@@ -26,7 +26,7 @@ from cli.app import app, cli_errors, console, err_console, fail, open_store
 if TYPE_CHECKING:
     from simulator.distributed import WorkerSettings
 
-__all__ = ["quiet_queue_logs", "drain_on_signals", "worker"]
+__all__ = ["drain_on_signals", "quiet_queue_logs", "worker"]
 
 _HARD_EXIT = 130
 
