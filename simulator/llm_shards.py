@@ -68,9 +68,8 @@ def run_llm_episodes(
     processes = llm_processes(config, len(pending))
     if processes == 1:
         world = offline_world(config.world_seed)
-        simulation = simulate_llm(pending, config, world, runtime, store, episode_config)
-        return run_stoppable(simulation)
-    asyncio.run(_check_clients(config, runtime))
+        return run_stoppable(simulate_llm(pending, config, world, runtime, store, episode_config))
+    run_stoppable(_check_clients(config, runtime))
     if runtime.cache is not None:
         runtime.cache.close()  # each worker opens the same file itself
     shards = _shards(pending, config, episode_config, processes)

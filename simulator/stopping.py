@@ -78,7 +78,8 @@ def interrupt_after() -> Iterator[None]:
 
 def run_stoppable(work: Coroutine[object, object, T]) -> T:
     """`asyncio.run(work)` for every event loop the main process runs while `stop_on_signals` is in
-    force (the in-process simulation, the LLM bottom-up stages): a stop cancels `work` at its await."""
+    force (the in-process simulation, the LLM clients' set-up check, the LLM bottom-up stages): a stop
+    cancels `work` at its await."""
     return asyncio.run(_cancelled_by_stop(work))
 
 
